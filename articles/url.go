@@ -32,13 +32,15 @@ func CleanURL(raw string) string {
 }
 
 // CanonicalURL returns the form under which links are compared: CleanURL
-// with the trailing slash of a longer path removed, so that "/a/" and "/a"
-// name the same article.
+// with the trailing slash of a longer path removed and a leading "www."
+// dropped from the host, so that "/a/" and "/a", "www.site" and "site" name
+// the same article.
 func CanonicalURL(raw string) string {
 	u := clean(raw)
 	if u == nil {
 		return ""
 	}
+	u.Host = strings.TrimPrefix(u.Host, "www.")
 	if len(u.Path) > 1 && strings.HasSuffix(u.Path, "/") {
 		u.Path = strings.TrimRight(u.Path, "/")
 		if u.Path == "" {

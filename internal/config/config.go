@@ -40,6 +40,7 @@ type Config struct {
 	FeedURLs      []string // http(s) URLs or local file paths
 	Schedule      string
 	DatabasePath  string // a path or a file: URI, for SQLite
+	DatabaseSet   bool   // DATABASE_URL was given (dry runs otherwise keep state in memory)
 	BacklogLimit  int
 	GuildID       string
 	NewsRoleID    string
@@ -116,6 +117,7 @@ func Load(get Getenv, need Need) (Config, error) {
 	c.FeedURLs = l.feeds("FEED_URLS", need.Feeds)
 	c.Schedule = l.schedule("POST_SCHEDULE")
 	c.DatabasePath = l.database("DATABASE_URL")
+	c.DatabaseSet = l.value("DATABASE_URL", false) != ""
 	c.BacklogLimit = l.count("BACKLOG_LIMIT", DefaultBacklogLimit)
 	c.GuildID = l.snowflake("DISCORD_GUILD_ID", false)
 	c.NewsRoleID = l.snowflake("NEWS_ROLE_ID", false)

@@ -1,0 +1,105 @@
+package related
+
+// Test data derived from The Go Blog corpus (../../../shared/corpus/goblog),
+// by the Go Authors, CC BY 4.0: see its ATTRIBUTION.md.
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/newsbot/newsbot/articles"
+)
+
+const corpusPath = "../../../shared/corpus/goblog/articles.jsonl"
+
+type corpusPost struct {
+	Slug  string   `json:"slug"`
+	URL   string   `json:"url"`
+	Title string   `json:"title"`
+	Date  string   `json:"date"`
+	Tags  []string `json:"tags"`
+	HTML  string   `json:"html"`
+	Links []string `json:"links"` // slugs of other corpus posts it links to
+}
+
+func loadCorpus(tb testing.TB) []corpusPost {
+	tb.Helper()
+	f, err := os.Open(corpusPath)
+	if err != nil {
+		tb.Skipf("goblog corpus not available: %v", err)
+	}
+	defer f.Close()
+	var posts []corpusPost
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
+	for sc.Scan() {
+		var p corpusPost
+		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
+			tb.Fatalf("corpus: %v", err)
+		}
+		posts = append(posts, p)
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatalf("corpus: %v", err)
+	}
+	return posts
+}
+
+// evalMode says which signals the index may see.
+type evalMode int
+
+const (
+	allSignals evalMode = iota // everything (benchmarks)
+	hideLinks                  // anchors to other corpus posts and their text removed; tags kept
+	hideTags                   // no tags; links kept
+	textOnly                   // no tags, no links
+)
+
+func (m evalMode) String() string {
+	return [...]string{"all", "hide-links", "hide-tags", "text-only"}[m]
+}
+
+var anchorRE = regexp.MustCompile(`(?is)<a\s[^>]*?href\s*=\s*["']([^"']*)["'][^>]*>.*?</a\s*>`)
+
+// corpusArticles turns the posts into articles as the feed code would,
+// with the signals mode hides removed. Article i has ID i+1.
+func corpusArticles(tb testing.TB, posts []corpusPost, mode evalMode) []articles.Article {
+	tb.Helper()
+	bySlugURL := map[string]bool{}
+	for _, p := range posts {
+		bySlugURL[articles.CanonicalURL(p.URL)] = true
+	}
+	out := make([]articles.Article, len(posts))
+	for i, p := range posts {
+		html := p.HTML
+		if mode == hideLinks {
+			html = anchorRE.ReplaceAllStringFunc(html, func(a string) string {
+				href := anchorRE.FindStringSubmatch(a)[1]
+				if bySlugURL[articles.CanonicalURL(articles.ResolveURL(p.URL, href))] {
+					return ""
+				}
+				return a
+			})
+		}
+		pub, err := time.Parse(time.RFC3339, p.Date)
+		if err != nil {
+			tb.Fatalf("corpus: post %s: %v", p.Slug, err)
+		}
+		a := articles.Article{
+			ID: int64(i + 1), Site: articles.SiteOf(p.URL), URL: p.URL, Title: p.Title,
+			Text: articles.HTMLToText(html), Published: pub,
+		}
+		if mode != hideTags && mode != textOnly {
+			a.Categories = p.Tags
+		}
+		if mode != textOnly {
+			a.Links = articles.ExtractLinks(html, p.URL)
+		}
+		out[i] = a
+	}
+	return out
+}

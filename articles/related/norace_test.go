@@ -1,0 +1,5 @@
+//go:build !race
+
+package related
+
+const raceEnabled = false

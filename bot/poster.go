@@ -1,0 +1,519 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/newsbot/newsbot/articles"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Sender delivers news posts to a channel.
+type Sender interface {
+	// Send creates m in channelID with nonce (enforced) and returns the id of
+	// the created message.
+	Send(ctx context.Context, channelID string, m *discordgo.MessageSend, nonce string) (messageID string, err error)
+	// Recent returns up to limit of the channel's newest messages.
+	Recent(ctx context.Context, channelID string, limit int) ([]*discordgo.Message, error)
+}
+
+// ProblemReporter shows problems on /healthz (*Health satisfies it).
+type ProblemReporter interface {
+	SetProblem(key, msg string)
+	ClearProblem(key string)
+}
+
+// recentLimit is how many of the channel's newest messages are searched for
+// a post whose earlier attempt may have reached Discord (Discord's maximum).
+const recentLimit = 50
+
+var (
+	postsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "newsbot_posts_total",
+		Help: "News post attempts by outcome (posted, found, retry, access, failed, printed).",
+	}, []string{"outcome"})
+	postSeconds = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "newsbot_post_send_duration_seconds",
+		Help:    "Time to send one news post, rate-limit waits included.",
+		Buckets: []float64{.05, .1, .25, .5, 1, 2, 5, 10},
+	})
+)
+
+// ---- Discord ----
+
+// discordSender sends through a discordgo session.
+type discordSender struct {
+	s *discordgo.Session
+
+	mu      sync.Mutex
+	holdOff map[string]time.Time // channel -> no send before (after a 429)
+}
+
+// NewDiscordSender returns a Sender over s. Sends carry a nonce with
+// enforce_nonce, are never retried by discordgo on a 429 (the poster decides),
+// follow the context, and wait (cancellably) for the channel's rate-limit
+// bucket, so that a burst drains at the pace Discord's headers allow.
+func NewDiscordSender(s *discordgo.Session) Sender {
+	return &discordSender{s: s, holdOff: map[string]time.Time{}}
+}
+
+// messageCreate is a message create body with the fields MessageSend lacks
+// (bwmarrin/discordgo#1351). The embedded pointer marshals flat.
+type messageCreate struct {
+	*discordgo.MessageSend
+	Nonce        string `json:"nonce,omitempty"`
+	EnforceNonce bool   `json:"enforce_nonce,omitempty"`
+}
+
+// sendBucket is the discordgo rate-limit bucket of message creates in a
+// channel. Reads of the channel's messages are a different route with its own
+// limit at Discord, so they must not share the bucket (their headers would
+// reset its count).
+func sendBucket(channelID string) string {
+	return "POST " + discordgo.EndpointChannelMessages(channelID)
+}
+
+func (d *discordSender) Send(ctx context.Context, channelID string, m *discordgo.MessageSend, nonce string) (string, error) {
+	bucket := sendBucket(channelID)
+	if err := d.wait(ctx, channelID, bucket); err != nil {
+		return "", fmt.Errorf("bot: send to channel %s: %w: %w", channelID, errNotSent, err)
+	}
+	for _, e := range m.Embeds {
+		if e.Type == "" {
+			e.Type = discordgo.EmbedTypeRich
+		}
+	}
+	body := messageCreate{MessageSend: m, Nonce: nonce, EnforceNonce: nonce != ""}
+	resp, err := d.s.RequestWithBucketID(http.MethodPost, discordgo.EndpointChannelMessages(channelID), body, bucket,
+		discordgo.WithRetryOnRatelimit(false), discordgo.WithContext(ctx))
+	if err != nil {
+		var rl *discordgo.RateLimitError
+		if errors.As(err, &rl) && rl.TooManyRequests != nil {
+			d.mu.Lock()
+			d.holdOff[channelID] = time.Now().Add(rl.RetryAfter)
+			d.mu.Unlock()
+		}
+		return "", fmt.Errorf("bot: send to channel %s: %w", channelID, err)
+	}
+	var msg discordgo.Message
+	if err := discordgo.Unmarshal(resp, &msg); err != nil || msg.ID == "" {
+		// Discord answered 2xx, so the message exists: the next run finds it.
+		return "", fmt.Errorf("bot: send to channel %s: %w: unreadable answer (%v)", channelID, errMaybeSent, err)
+	}
+	return msg.ID, nil
+}
+
+// wait waits until the bucket has a request left (by the headers of the
+// last answer) and any 429's retry_after has passed. discordgo would sleep
+// too, but not cancellably.
+func (d *discordSender) wait(ctx context.Context, channelID, bucket string) error {
+	rl := d.s.Ratelimiter
+	b := rl.GetBucket(bucket)
+	b.Lock()
+	wait := rl.GetWaitTime(b, 1)
+	b.Unlock()
+	d.mu.Lock()
+	if until := time.Until(d.holdOff[channelID]); until > wait {
+		wait = until
+	}
+	d.mu.Unlock()
+	if wait <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (d *discordSender) Recent(ctx context.Context, channelID string, limit int) ([]*discordgo.Message, error) {
+	ms, err := d.s.ChannelMessages(channelID, limit, "", "", "",
+		discordgo.WithRetryOnRatelimit(false), discordgo.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("bot: read recent messages of channel %s: %w", channelID, err)
+	}
+	return ms, nil
+}
+
+// ---- error classes ----
+
+var (
+	// errNotSent marks a send error that happened before the request left.
+	errNotSent = errors.New("not sent")
+	// errMaybeSent marks a send error after Discord may have created the message.
+	errMaybeSent = errors.New("may have been sent")
+)
+
+type failKind int
+
+const (
+	failTransient failKind = iota // retry on a later run
+	failPermanent                 // 400: this message will never be accepted
+	failAccess                    // 401/403/404: fix the setup, then retry
+)
+
+// failure is a send error classified for the posting state machine.
+type failure struct {
+	kind       failKind
+	sent       bool // the attempt may have reached Discord
+	status     int
+	code       int
+	retryAfter time.Duration
+	err        error
+}
+
+// classify sorts a Sender's error: a 400 is permanent, 401/403/404 an access
+// problem, anything else transient; sent is false only when the request
+// surely did not create a message (a 429, a refused connection, a send
+// cancelled before it left).
+func classify(err error) failure {
+	f := failure{kind: failTransient, sent: true, err: err}
+	var rest *discordgo.RESTError
+	var rl *discordgo.RateLimitError
+	var op *net.OpError
+	var dns *net.DNSError
+	switch {
+	case errors.Is(err, errNotSent):
+		f.sent = false
+	case errors.Is(err, errMaybeSent):
+	case errors.As(err, &rl):
+		f.sent = false
+		f.status = http.StatusTooManyRequests
+		if rl.TooManyRequests != nil {
+			f.retryAfter = rl.RetryAfter
+		}
+	case errors.As(err, &rest) && rest.Response != nil:
+		f.status = rest.Response.StatusCode
+		if rest.Message != nil {
+			f.code = rest.Message.Code
+		}
+		switch {
+		case f.status == http.StatusTooManyRequests:
+			f.sent = false
+		case f.status == http.StatusBadRequest:
+			f.kind, f.sent = failPermanent, false
+		case f.status == http.StatusUnauthorized || f.status == http.StatusForbidden || f.status == http.StatusNotFound:
+			f.kind, f.sent = failAccess, false
+		}
+	case errors.Is(err, syscall.ECONNREFUSED), errors.As(err, &dns):
+		f.sent = false
+	case errors.As(err, &op) && op.Op == "dial":
+		f.sent = false
+	}
+	return f
+}
+
+// accessProblem says what to fix for an access error, naming the channel.
+func accessProblem(f failure, channelID string, reading bool) string {
+	switch {
+	case f.status == http.StatusUnauthorized:
+		return "Discord refused the bot token (401): check DISCORD_TOKEN"
+	case f.code == 50001:
+		if reading {
+			return fmt.Sprintf("missing permission Read Message History (or View Channel) in news channel %s (Discord 50001 Missing Access)", channelID)
+		}
+		return fmt.Sprintf("missing permission View Channel in news channel %s (Discord 50001 Missing Access)", channelID)
+	case f.code == 50013:
+		if reading {
+			return fmt.Sprintf("missing permission Read Message History in news channel %s (Discord 50013 Missing Permissions)", channelID)
+		}
+		return fmt.Sprintf("missing permission Send Messages or Embed Links in news channel %s (Discord 50013 Missing Permissions)", channelID)
+	case f.code == 10003 || f.status == http.StatusNotFound:
+		return fmt.Sprintf("news channel %s not found (Discord %d): check NEWS_CHANNEL_ID", channelID, f.code)
+	default:
+		return fmt.Sprintf("Discord refused access to news channel %s (HTTP %d, code %d)", channelID, f.status, f.code)
+	}
+}
+
+// ---- poster ----
+
+// PosterOptions configures a Poster.
+type PosterOptions struct {
+	Store     articles.PostStore
+	Sender    Sender
+	ChannelID string
+	RoleID    string // mentioned in every post when set
+	// Also returns up to three related articles for a post's "Also Read"
+	// field; nil means none.
+	Also     func(a articles.Article) []articles.Article
+	Problems ProblemReporter // may be nil
+	Log      *slog.Logger    // nil: slog.Default()
+	// DryRun prints (through Sender) each due article once per process and
+	// never changes its state.
+	DryRun bool
+	// Batch is the most articles one run takes (default 100).
+	Batch int
+}
+
+// Poster posts due articles, oldest first, each at most once.
+type Poster struct {
+	o   PosterOptions
+	log *slog.Logger
+
+	mu          sync.Mutex // one run at a time
+	problem     string     // last access problem reported, "" when none
+	printed     map[int64]bool
+	retryReport bool
+}
+
+// NewPoster returns a Poster.
+func NewPoster(o PosterOptions) *Poster {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Batch <= 0 {
+		o.Batch = 100
+	}
+	return &Poster{o: o, log: o.Log, printed: map[int64]bool{}}
+}
+
+// Problem keys on /healthz.
+const (
+	problemChannel = "news_channel"
+	problemRetry   = "news_post_retry"
+)
+
+// PostDue posts the due articles, oldest first, and returns how many were
+// posted (or found already posted). It stops at the first transient failure
+// (5xx, 429, timeout) or access problem, so that nothing newer overtakes an
+// article; a 400 marks the article failed and posting goes on. Send failures
+// are logged, recorded and reported here; the error is non-nil only when the
+// store fails or ctx ends.
+func (p *Poster) PostDue(ctx context.Context) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	due, err := p.o.Store.Due(ctx, p.o.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("bot: due articles: %w", err)
+	}
+	if p.o.DryRun {
+		return p.print(ctx, due)
+	}
+	r := run{p: p}
+	n := 0
+	for _, a := range due {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		res, err := r.post(ctx, a)
+		if err != nil {
+			return n, err
+		}
+		if res == stop {
+			break
+		}
+		if res == posted {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// print shows each due article once per process, changing nothing.
+func (p *Poster) print(ctx context.Context, due []articles.Article) (int, error) {
+	n := 0
+	for _, a := range due {
+		if p.printed[a.ID] {
+			continue
+		}
+		if _, err := p.o.Sender.Send(ctx, p.o.ChannelID, p.build(a), a.Nonce()); err != nil {
+			return n, fmt.Errorf("bot: print article %d: %w", a.ID, err)
+		}
+		p.printed[a.ID] = true
+		postsTotal.WithLabelValues("printed").Inc()
+		n++
+	}
+	return n, nil
+}
+
+func (p *Poster) build(a articles.Article) *discordgo.MessageSend {
+	var also []articles.Article
+	if p.o.Also != nil {
+		also = p.o.Also(a)
+	}
+	return BuildPost(a, also, p.o.RoleID)
+}
+
+// run is one PostDue: it reads the channel's recent messages at most once.
+type run struct {
+	p      *Poster
+	recent []*discordgo.Message
+	read   bool
+}
+
+// result is what became of one article in a run.
+type result int
+
+const (
+	posted  result = iota // posted, or found posted
+	skipped               // refused for good; the run goes on
+	stop                  // not posted; nothing newer may overtake it
+)
+
+// post handles one article.
+func (r *run) post(ctx context.Context, a articles.Article) (result, error) {
+	p := r.p
+	log := p.log.With(slog.Int64("article_id", a.ID), slog.String("channel_id", p.o.ChannelID))
+	if a.State == articles.StateSending {
+		// An earlier attempt may have reached Discord: look before sending again.
+		found, ok, err := r.find(ctx, a)
+		if err != nil || !ok {
+			return stop, err
+		}
+		if found != "" {
+			if err := p.o.Store.MarkPosted(ctx, a.ID, found); err != nil {
+				return stop, fmt.Errorf("bot: mark article %d posted: %w", a.ID, err)
+			}
+			log.Info("news post found in channel", slog.String("message_id", found))
+			postsTotal.WithLabelValues("found").Inc()
+			p.succeeded()
+			return posted, nil
+		}
+	}
+	m := p.build(a)
+	if err := p.o.Store.MarkSending(ctx, a.ID); err != nil {
+		return stop, fmt.Errorf("bot: mark article %d sending: %w", a.ID, err)
+	}
+	start := time.Now()
+	id, sendErr := p.o.Sender.Send(ctx, p.o.ChannelID, m, a.Nonce())
+	postSeconds.Observe(time.Since(start).Seconds())
+	// Record the outcome even when ctx ended during the send.
+	sctx := context.WithoutCancel(ctx)
+	if sendErr == nil {
+		if err := p.o.Store.MarkPosted(sctx, a.ID, id); err != nil {
+			return stop, fmt.Errorf("bot: mark article %d posted: %w", a.ID, err)
+		}
+		log.Info("news posted", slog.String("message_id", id), slog.String("url", a.URL))
+		postsTotal.WithLabelValues("posted").Inc()
+		p.succeeded()
+		return posted, nil
+	}
+	f := classify(sendErr)
+	switch f.kind {
+	case failPermanent:
+		msg := fmt.Sprintf("Discord refused the post (HTTP %d, code %d): %v", f.status, f.code, sendErr)
+		if err := p.o.Store.MarkFailed(sctx, a.ID, msg); err != nil {
+			return stop, fmt.Errorf("bot: mark article %d failed: %w", a.ID, err)
+		}
+		log.Error("news post refused; not retried", slog.String("url", a.URL),
+			slog.Int("status", f.status), slog.Int("code", f.code), slog.Any("error", sendErr))
+		p.setProblem("post_failed:"+strconv.FormatInt(a.ID, 10),
+			fmt.Sprintf("article %d (%s) was refused by Discord and will not be posted: HTTP %d, code %d", a.ID, a.URL, f.status, f.code))
+		postsTotal.WithLabelValues("failed").Inc()
+		return skipped, nil
+	case failAccess:
+		if err := p.o.Store.MarkRetry(sctx, a.ID, sendErr.Error(), false); err != nil {
+			return stop, fmt.Errorf("bot: mark article %d for retry: %w", a.ID, err)
+		}
+		p.reportAccess(accessProblem(f, p.o.ChannelID, false), sendErr)
+		postsTotal.WithLabelValues("access").Inc()
+		return stop, nil
+	default:
+		if err := p.o.Store.MarkRetry(sctx, a.ID, sendErr.Error(), f.sent); err != nil {
+			return stop, fmt.Errorf("bot: mark article %d for retry: %w", a.ID, err)
+		}
+		postsTotal.WithLabelValues("retry").Inc()
+		if ctx.Err() != nil {
+			return stop, ctx.Err()
+		}
+		attrs := []any{slog.Int("attempt", a.Attempts+1), slog.Bool("may_have_been_sent", f.sent), slog.Any("error", sendErr)}
+		if f.retryAfter > 0 {
+			attrs = append(attrs, slog.Duration("retry_after", f.retryAfter))
+		}
+		log.Warn("news post failed; retried on the next run", attrs...)
+		if a.Attempts+1 >= 3 {
+			p.retryReport = true
+			p.setProblem(problemRetry, fmt.Sprintf("posting article %d has failed %d times (last: %v)", a.ID, a.Attempts+1, sendErr))
+		}
+		return stop, nil
+	}
+}
+
+// find looks for a among the channel's recent messages by its embed's URL
+// and returns the message id, or "" when it is not there. ok false ends the
+// run (the channel could not be read, so sending again could duplicate).
+func (r *run) find(ctx context.Context, a articles.Article) (id string, ok bool, err error) {
+	p := r.p
+	if !r.read {
+		ms, err := p.o.Sender.Recent(ctx, p.o.ChannelID, recentLimit)
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", false, ctx.Err()
+			}
+			f := classify(err)
+			if f.kind == failAccess {
+				p.reportAccess(accessProblem(f, p.o.ChannelID, true), err)
+			} else {
+				p.log.Warn("cannot read the news channel to check an earlier attempt; retried on the next run",
+					slog.Int64("article_id", a.ID), slog.String("channel_id", p.o.ChannelID), slog.Any("error", err))
+			}
+			return "", false, nil
+		}
+		r.recent, r.read = ms, true
+	}
+	want := articles.CanonicalURL(a.URL)
+	if want == "" {
+		return "", true, nil
+	}
+	for _, m := range r.recent {
+		if m == nil || (m.Author != nil && !m.Author.Bot) {
+			continue
+		}
+		for _, e := range m.Embeds {
+			if e != nil && articles.CanonicalURL(e.URL) == want {
+				return m.ID, true, nil
+			}
+		}
+	}
+	return "", true, nil
+}
+
+// succeeded clears the problems a success disproves.
+func (p *Poster) succeeded() {
+	if p.problem != "" {
+		p.log.Info("news channel reachable again", slog.String("channel_id", p.o.ChannelID))
+		p.problem = ""
+		p.clearProblem(problemChannel)
+	}
+	if p.retryReport {
+		p.retryReport = false
+		p.clearProblem(problemRetry)
+	}
+}
+
+// reportAccess logs and shows an access problem once, not on every run.
+func (p *Poster) reportAccess(msg string, err error) {
+	if msg == p.problem {
+		return
+	}
+	p.problem = msg
+	p.log.Error("cannot post news: "+msg+"; articles stay pending until it is fixed",
+		slog.String("channel_id", p.o.ChannelID), slog.Any("error", err))
+	p.setProblem(problemChannel, msg)
+}
+
+func (p *Poster) setProblem(key, msg string) {
+	if p.o.Problems != nil {
+		p.o.Problems.SetProblem(key, msg)
+	}
+}
+
+func (p *Poster) clearProblem(key string) {
+	if p.o.Problems != nil {
+		p.o.Problems.ClearProblem(key)
+	}
+}

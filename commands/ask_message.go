@@ -1,0 +1,206 @@
+package commands
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/bwmarrin/discordgo"
+)
+
+// The messages /ask writes: the team message and the answer to the member.
+
+const (
+	colorOpen     = 0x5865F2
+	colorAnswered = 0x57F287
+	colorClosed   = 0x99AAB5
+
+	embedBudget      = 5800 // of Discord's 6000 characters per message's embeds, with a margin
+	maxAnswerFields  = 20
+	answerFieldLimit = 1024
+)
+
+// teamMessage builds the team channel's message for q: the full question,
+// who asked, where and when, one field per answer, and the buttons.
+func teamMessage(q *Question, answers []Answer) ([]*discordgo.MessageEmbed, []discordgo.MessageComponent) {
+	e := &discordgo.MessageEmbed{
+		Type:        discordgo.EmbedTypeRich,
+		Title:       fmt.Sprintf("Question #%d", q.ID),
+		Description: q.Text,
+		Color:       colorOpen,
+		Timestamp:   q.AskedAt.UTC().Format("2006-01-02T15:04:05Z07:00"),
+		Footer:      &discordgo.MessageEmbedFooter{Text: footerMarker(q.ID)},
+		Fields: []*discordgo.MessageEmbedField{
+			{Name: "Asked by", Value: fmt.Sprintf("<@%s> (%s)", q.UserID, cutRunes(EscapeMarkdown(q.UserName), 200)), Inline: true},
+			{Name: "Where", Value: fmt.Sprintf("<#%s> · [open](https://discord.com/channels/%s/%s)", q.ChannelID, q.GuildID, q.ChannelID), Inline: true},
+			{Name: "When", Value: fmt.Sprintf("<t:%d:F>", q.AskedAt.Unix()), Inline: true},
+		},
+	}
+	if len(answers) > 0 {
+		e.Color = colorAnswered
+	}
+	if q.Closed() {
+		e.Color = colorClosed
+		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{
+			Name:  "Closed",
+			Value: fmt.Sprintf("by %s, <t:%d:f>", cutRunes(EscapeMarkdown(q.ClosedBy), 200), q.ClosedAt.Unix()),
+		})
+	}
+
+	used := utf8.RuneCountInString(e.Title) + utf8.RuneCountInString(e.Description) + utf8.RuneCountInString(e.Footer.Text)
+	for _, f := range e.Fields {
+		used += utf8.RuneCountInString(f.Name) + utf8.RuneCountInString(f.Value)
+	}
+	shown := answers
+	if len(shown) > maxAnswerFields {
+		hidden := shown[:len(shown)-maxAnswerFields+1]
+		shown = shown[len(shown)-maxAnswerFields+1:]
+		f := &discordgo.MessageEmbedField{
+			Name:  "Earlier answers",
+			Value: fmt.Sprintf("%d earlier answers (#1 to #%d) are not shown here.", len(hidden), len(hidden)),
+		}
+		used += utf8.RuneCountInString(f.Name) + utf8.RuneCountInString(f.Value)
+		e.Fields = append(e.Fields, f)
+	}
+	first := len(answers) - len(shown)
+	for k, ans := range shown {
+		name := cutRunes(fmt.Sprintf("Answer %d by %s", first+k+1, ans.TeamUserName), 256)
+		how := "*" + deliveryText(ans) + "*"
+		left := len(shown) - k
+		budget := (embedBudget - used - utf8.RuneCountInString(name)) / left
+		budget = min(budget, answerFieldLimit) - utf8.RuneCountInString(how) - 1
+		value := how
+		if budget > 1 {
+			value = cutWords(ans.Text, budget) + "\n" + how
+		}
+		used += utf8.RuneCountInString(name) + utf8.RuneCountInString(value)
+		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: name, Value: value})
+	}
+
+	closed := q.Closed()
+	row := discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+		discordgo.Button{Label: "Reply", Style: discordgo.PrimaryButton, CustomID: fmt.Sprintf("ask:reply:%d", q.ID), Disabled: closed},
+		discordgo.Button{Label: "Close", Style: discordgo.SecondaryButton, CustomID: fmt.Sprintf("ask:close:%d", q.ID), Disabled: closed},
+		discordgo.Button{Label: "Block", Style: discordgo.DangerButton, CustomID: fmt.Sprintf("ask:block:%d", q.ID)},
+	}}
+	return []*discordgo.MessageEmbed{e}, []discordgo.MessageComponent{row}
+}
+
+// deliveryText says how an answer reached the member, for the team.
+func deliveryText(ans Answer) string {
+	switch ans.State {
+	case AnswerDelivered:
+		switch ans.How {
+		case DeliveredDM:
+			return "Delivered by DM"
+		case DeliveredThread:
+			return fmt.Sprintf("Delivered in a private thread <#%s> (DMs closed)", ans.TargetID)
+		case DeliveredChannel:
+			return fmt.Sprintf("Delivered in <#%s> (DMs closed)", ans.TargetID)
+		}
+		return "Delivered"
+	case AnswerFailed:
+		return "Not delivered: the member cannot be reached"
+	}
+	return "Not delivered yet: retrying"
+}
+
+// answerMessage is what the member receives: the team's answer, signed as
+// the team, with the question quoted; never the team member's name.
+func answerMessage(q *Question, ans *Answer, guildName string) *discordgo.MessageSend {
+	team := "The team"
+	if guildName != "" {
+		team = "The " + cutRunes(EscapeMarkdown(guildName), 100) + " team"
+	}
+	answer := cutRunes(ans.Text, AskMaxAnswer)
+	head := fmt.Sprintf("You asked in <#%s>, <t:%d:f>:\n", q.ChannelID, q.AskedAt.Unix())
+	sign := "\n\n— " + team
+	budget := 4096 - 16 - utf8.RuneCountInString(head) - utf8.RuneCountInString(sign) - utf8.RuneCountInString(answer) - 2
+	desc := head + quote(q.Text, max(budget, 40)) + "\n\n" + answer + sign
+	return &discordgo.MessageSend{
+		Embeds: []*discordgo.MessageEmbed{{
+			Type:        discordgo.EmbedTypeRich,
+			Title:       fmt.Sprintf("Answer to your question #%d", q.ID),
+			Description: desc,
+			Color:       colorAnswered,
+			Footer:      &discordgo.MessageEmbedFooter{Text: team},
+		}},
+		AllowedMentions: NoMentions(),
+	}
+}
+
+// quote renders text as a Markdown block quote of at most budget
+// characters, cut at a word when needed, with any code fence it opened
+// closed again.
+func quote(text string, budget int) string {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	var b strings.Builder
+	used := 0
+	cut := false
+	for _, l := range lines {
+		l = strings.TrimRight(l, " \t\r")
+		n := utf8.RuneCountInString(l) + 3 // "> " + "\n"
+		if used+n > budget-2 {
+			room := budget - 2 - used - 3
+			if room > 10 {
+				b.WriteString("> " + cutWords(l, room) + "\n")
+			} else {
+				b.WriteString("> …\n")
+			}
+			cut = true
+			break
+		}
+		b.WriteString("> " + l + "\n")
+		used += n
+	}
+	s := strings.TrimSuffix(b.String(), "\n")
+	if cut && strings.Count(s, "```")%2 == 1 {
+		s += "\n> ```"
+	}
+	return s
+}
+
+// cutRunes cuts s to at most n runes, ending with "…" when cut.
+func cutRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n <= 1 {
+		return ""
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// cutWords cuts s to at most n runes at a word boundary when there is one
+// in the last third, ending with "…" when cut.
+func cutWords(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n <= 1 {
+		return ""
+	}
+	r := []rune(s)[:n-1]
+	for k := len(r) - 1; k > len(r)*2/3; k-- {
+		if unicode.IsSpace(r[k]) {
+			r = r[:k]
+			break
+		}
+	}
+	return strings.TrimRightFunc(string(r), unicode.IsSpace) + "…"
+}
+
+// EscapeMarkdown makes a name show literally in Discord Markdown.
+func EscapeMarkdown(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '\\', '*', '_', '~', '`', '|', '>', '#', '-', '[', ']', '(', ')', '<', '@':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

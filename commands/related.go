@@ -1,0 +1,236 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/newsbot/newsbot/articles/related"
+)
+
+// RelatedIndex is what /related needs from the relatedness index;
+// *related.Index satisfies it.
+type RelatedIndex interface {
+	// Query answers a URL, an "id:N", a title, free text, or "" (the
+	// newest article), best first.
+	Query(q string, n int) []related.Hit
+	// Complete suggests titles for what was typed.
+	Complete(prefix string, n int) []related.Suggestion
+}
+
+// relatedResolver is implemented by *related.Index: Query that also says
+// which article the query named, for the "Related to" line.
+type relatedResolver interface {
+	Resolve(q string, n int) (hits []related.Hit, named related.Hit, ok bool)
+}
+
+const (
+	relatedMax         = 5   // links in an answer
+	relatedQueryMaxLen = 300 // characters of the query option
+	relatedTitleMax    = 200 // runes of a title in the list
+	embedDescMax       = 4096
+)
+
+// NewRelated returns /related: an "Also Read" list of up to five articles
+// related to an article (URL or title), or matching free text; the newest
+// article without a query. The index is in memory, so it answers at once
+// (no deferral). r answers the interactions.
+func NewRelated(ix RelatedIndex, r Responder) Command {
+	h := &relatedHandler{ix: ix, r: r}
+	dmAllowed := false
+	return Command{
+		Definition: &discordgo.ApplicationCommand{
+			Name:         "related",
+			Description:  "Find articles related to a story, a title or a topic",
+			Contexts:     &[]discordgo.InteractionContextType{discordgo.InteractionContextGuild},
+			DMPermission: &dmAllowed,
+			Options: []*discordgo.ApplicationCommandOption{{
+				Type:         discordgo.ApplicationCommandOptionString,
+				Name:         "query",
+				Description:  "An article title or link, or a few words; empty: the newest article",
+				Required:     false,
+				Autocomplete: true,
+				MaxLength:    relatedQueryMaxLen,
+			}},
+		},
+		Handle:       h.handle,
+		Autocomplete: h.autocomplete,
+	}
+}
+
+type relatedHandler struct {
+	ix RelatedIndex
+	r  Responder
+}
+
+// queryOption returns the value of the "query" option ("" when absent) and
+// whether it is focused.
+func queryOption(i *discordgo.InteractionCreate) (string, bool) {
+	if i.Type != discordgo.InteractionApplicationCommand && i.Type != discordgo.InteractionApplicationCommandAutocomplete {
+		return "", false
+	}
+	for _, o := range i.ApplicationCommandData().Options {
+		if o.Name == "query" {
+			if s, ok := o.Value.(string); ok {
+				return s, o.Focused
+			}
+			return fmt.Sprint(o.Value), o.Focused
+		}
+	}
+	return "", false
+}
+
+func (h *relatedHandler) handle(ctx context.Context, i *discordgo.InteractionCreate) error {
+	q, _ := queryOption(i)
+	q = strings.TrimSpace(q)
+	var hits []related.Hit
+	var named related.Hit
+	var isNamed bool
+	if res, ok := h.ix.(relatedResolver); ok {
+		hits, named, isNamed = res.Resolve(q, relatedMax)
+	} else {
+		hits = h.ix.Query(q, relatedMax)
+	}
+	var resp *discordgo.InteractionResponse
+	if len(hits) == 0 {
+		resp = Ephemeral(noRelatedMessage(q, isNamed, named))
+	} else {
+		resp = &discordgo.InteractionResponse{
+			Type: discordgo.InteractionResponseChannelMessageWithSource,
+			Data: &discordgo.InteractionResponseData{
+				Embeds:          []*discordgo.MessageEmbed{relatedEmbed(q, hits, isNamed, named)},
+				AllowedMentions: NoMentions(),
+			},
+		}
+	}
+	if err := h.r.InteractionRespond(i.Interaction, resp, discordgo.WithContext(ctx)); err != nil {
+		return fmt.Errorf("related: respond: %w", err)
+	}
+	return nil
+}
+
+func noRelatedMessage(q string, isNamed bool, named related.Hit) string {
+	switch {
+	case isNamed:
+		return fmt.Sprintf("I found no article related enough to %s yet.", articleLink(named))
+	case q == "":
+		return "There are no articles to choose from yet. Try again once the first ones have arrived."
+	default:
+		return fmt.Sprintf("Nothing in the archive matches “%s”. Try other words, an article title or its link.",
+			escapeMD(cutAtRune(q, 100)))
+	}
+}
+
+// relatedEmbed builds the "Also Read" embed within Discord's limits.
+func relatedEmbed(q string, hits []related.Hit, isNamed bool, named related.Hit) *discordgo.MessageEmbed {
+	var head string
+	switch {
+	case isNamed && q == "":
+		head = "Related to the newest article: " + articleLink(named)
+	case isNamed:
+		head = "Related to: " + articleLink(named)
+	default:
+		head = "Matching “" + escapeMD(cutAtRune(q, 100)) + "”"
+	}
+	var b strings.Builder
+	b.WriteString(cutAtRune(head, 1000))
+	b.WriteString("\n")
+	for n, h := range hits {
+		line := fmt.Sprintf("\n%d. %s", n+1, articleLink(h))
+		if !h.Published.IsZero() {
+			line += fmt.Sprintf(" · <t:%d:D>", h.Published.Unix())
+		}
+		if utf8.RuneCountInString(b.String())+utf8.RuneCountInString(line) > embedDescMax {
+			break
+		}
+		b.WriteString(line)
+	}
+	return &discordgo.MessageEmbed{
+		Title:       "Also Read",
+		Description: b.String(),
+	}
+}
+
+// articleLink writes [title](url) with the title shown literally; an
+// article without a usable URL is its title alone.
+func articleLink(h related.Hit) string {
+	title := strings.Join(strings.Fields(h.Title), " ")
+	if title == "" {
+		title = "(untitled)"
+	}
+	title = escapeMD(cutAtRune(title, relatedTitleMax))
+	u := linkTarget(h.URL)
+	if u == "" {
+		return "**" + title + "**"
+	}
+	return "[" + title + "](" + u + ")"
+}
+
+// linkTarget returns an http(s) URL safe inside Markdown link parentheses,
+// or "".
+func linkTarget(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	s := u.String()
+	if len(s) > 1000 {
+		return ""
+	}
+	r := strings.NewReplacer("(", "%28", ")", "%29", " ", "%20", "<", "%3C", ">", "%3E")
+	return r.Replace(s)
+}
+
+// escapeMD makes text show literally in Discord Markdown (also inside link
+// text) and keeps mentions inert.
+func escapeMD(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '\\', '*', '_', '~', '`', '|', '>', '[', ']', '(', ')', '#', '<', '@':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// cutAtRune cuts s to at most max runes at a word boundary, adding "…".
+func cutAtRune(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)[:max-1]
+	cut := len(r)
+	for i := len(r) - 1; i > len(r)/2; i-- {
+		if r[i] == ' ' {
+			cut = i
+			break
+		}
+	}
+	return strings.TrimRight(string(r[:cut]), " ") + "…"
+}
+
+func (h *relatedHandler) autocomplete(ctx context.Context, i *discordgo.InteractionCreate) error {
+	typed, _ := queryOption(i)
+	sugg := h.ix.Complete(typed, 25)
+	choices := make([]*discordgo.ApplicationCommandOptionChoice, 0, len(sugg))
+	for _, s := range sugg {
+		name, value := cutAtRune(s.Name, 100), s.Value
+		if name == "" || value == "" || utf8.RuneCountInString(value) > 100 {
+			continue
+		}
+		choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: name, Value: value})
+	}
+	resp := &discordgo.InteractionResponse{
+		Type: discordgo.InteractionApplicationCommandAutocompleteResult,
+		Data: &discordgo.InteractionResponseData{Choices: choices},
+	}
+	if err := h.r.InteractionRespond(i.Interaction, resp, discordgo.WithContext(ctx)); err != nil {
+		return fmt.Errorf("related: autocomplete: %w", err)
+	}
+	return nil
+}

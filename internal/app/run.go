@@ -1,0 +1,258 @@
+package app
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/newsbot/newsbot/articles"
+	"github.com/newsbot/newsbot/articles/archive"
+	"github.com/newsbot/newsbot/articles/related"
+	"github.com/newsbot/newsbot/bot"
+	"github.com/newsbot/newsbot/commands"
+	"github.com/newsbot/newsbot/internal/config"
+	"github.com/newsbot/newsbot/sqlite"
+)
+
+//go:embed sample/feed.xml
+var sampleFeed []byte
+
+// shutdownGrace bounds how long a stop waits for in-flight work: SIGTERM
+// must end the process within 10 s.
+var shutdownGrace = 8 * time.Second
+
+func runVerb(ctx context.Context, args []string, io IO) error {
+	fs := flags("run", io)
+	dryRun := fs.Bool("dry-run", false, "no Discord: print each post instead of sending it")
+	once := fs.Bool("once", false, "stop after the first poll")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	need := config.Need{Token: true, Channels: true, Feeds: true}
+	if *dryRun {
+		need = config.Need{}
+	}
+	cfg, err := loadConfig(io, need)
+	if err != nil {
+		return err
+	}
+	log := newLogger(io.Stderr, cfg.LogLevel)
+	r := &runner{cfg: cfg, io: io, log: log, dryRun: *dryRun, once: *once, ftKick: make(chan struct{}, 1)}
+	return r.run(ctx)
+}
+
+// runner is one run of the bot.
+type runner struct {
+	cfg    config.Config
+	io     IO
+	log    *slog.Logger
+	dryRun bool
+	once   bool
+
+	db      *sqlite.DB
+	health  *bot.Health
+	index   *related.Index
+	poller  *articles.Poller
+	poster  *bot.Poster
+	archive *archive.Archive
+	bot     *bot.Bot
+	ask     *commands.Ask
+
+	syncMu sync.Mutex    // one index sync at a time
+	ftKick chan struct{} // asks the archive to read new summary-only articles
+}
+
+func (r *runner) kickFullText() {
+	select {
+	case r.ftKick <- struct{}{}:
+	default:
+	}
+}
+
+func (r *runner) fullTextKick() <-chan struct{} { return r.ftKick }
+
+func (r *runner) run(ctx context.Context) error {
+	feeds := r.cfg.FeedURLs
+	if len(feeds) == 0 && r.dryRun {
+		path, err := writeSampleFeed()
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(filepath.Dir(path))
+		feeds = []string{path}
+		r.log.Info("no FEED_URLS: using the embedded sample feed")
+	}
+
+	dbPath := r.cfg.DatabasePath
+	if r.dryRun && !r.cfg.DatabaseSet {
+		dbPath = ":memory:"
+	}
+	db, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer db.Close()
+	r.db = db
+
+	r.health = bot.NewHealth()
+	r.health.SetPinger(db.Ping)
+	r.index = related.New()
+	if err := r.syncIndex(ctx); err != nil {
+		return err
+	}
+	fetcher := articles.NewFetcher(nil)
+	r.poller = articles.NewPoller(db, fetcher, feeds, r.cfg.BacklogLimit, r.log)
+
+	var sender bot.Sender
+	if r.dryRun {
+		r.health.SetDryRun(true)
+		sender = bot.NewPrintSender(r.io.Stdout)
+	} else {
+		if err := r.openDiscord(ctx); err != nil {
+			return err
+		}
+		defer r.bot.Close()
+		sender = bot.NewDiscordSender(r.bot.Session())
+	}
+	r.poster = bot.NewPoster(bot.PosterOptions{
+		Store:     db,
+		Sender:    sender,
+		ChannelID: r.cfg.NewsChannelID,
+		RoleID:    r.cfg.NewsRoleID,
+		Also:      r.alsoRead,
+		Problems:  r.health,
+		Log:       r.log,
+		DryRun:    r.dryRun,
+	})
+
+	if r.once {
+		r.job(ctx)
+		return nil
+	}
+	return r.serve(ctx, feeds, fetcher)
+}
+
+// serve runs the schedule and the background work until ctx is cancelled,
+// then waits (boundedly) for in-flight work.
+func (r *runner) serve(ctx context.Context, feeds []string, fetcher *articles.Fetcher) error {
+	sched, err := bot.NewScheduler(r.cfg.Schedule, r.job, r.log)
+	if err != nil {
+		return usageError{fmt.Errorf("config: POST_SCHEDULE: %w", err)}
+	}
+	var wg sync.WaitGroup
+	start := func(name string, fn func(context.Context)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(ctx)
+			r.log.Debug("stopped", "worker", name)
+		}()
+	}
+	if r.cfg.HTTPAddr != "" {
+		srv := &http.Server{Addr: r.cfg.HTTPAddr, Handler: r.health.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		ln, err := listen(r.cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("HTTP_ADDR: %w", err)
+		}
+		start("http", func(ctx context.Context) {
+			go func() {
+				<-ctx.Done()
+				shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(shut)
+			}()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				r.log.Error("http server stopped", "error", err)
+			}
+		})
+		r.log.Info("serving /healthz and /metrics", "addr", ln.Addr().String())
+	}
+	start("scheduler", func(ctx context.Context) {
+		if err := sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			r.log.Error("scheduler stopped", "error", err)
+		}
+	})
+	if r.ask != nil {
+		start("ask", r.ask.Run)
+	}
+	if !r.dryRun {
+		r.archive = r.newArchive(fetcher)
+		r.health.SetSection("archive", func() any { return r.archive.Status() })
+		start("archive", func(ctx context.Context) { r.runArchive(ctx, feeds) })
+	}
+	r.log.Info("newsbot running", "feeds", len(feeds), "schedule", r.cfg.Schedule, "dry_run", r.dryRun)
+
+	<-ctx.Done()
+	r.log.Info("stopping: finishing in-flight work")
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(shutdownGrace):
+		r.log.Warn("stopping: in-flight work did not finish in time", "grace", shutdownGrace)
+	}
+	return nil
+}
+
+// job is one scheduled run: poll the feeds, learn the new articles, post.
+func (r *runner) job(ctx context.Context) {
+	results := r.poller.PollAll(ctx)
+	for _, res := range results {
+		key := "feed:" + res.URL
+		if res.Err != nil {
+			r.health.SetProblem(key, fmt.Sprintf("feed %s failing (%d in a row): %v", res.URL, res.Failures, res.Err))
+		} else if !res.Skipped {
+			r.health.ClearProblem(key)
+		}
+	}
+	if err := r.syncIndex(ctx); err != nil {
+		r.log.Error("index sync failed", "error", err)
+	}
+	if _, err := r.poster.PostDue(ctx); err != nil && ctx.Err() == nil {
+		r.log.Warn("posting stopped for this run", "error", err)
+	}
+	if r.archive != nil && r.cfg.FullText {
+		r.kickFullText()
+	}
+}
+
+func (r *runner) syncIndex(ctx context.Context) error {
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	if err := r.index.Sync(ctx, r.db); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	return nil
+}
+
+// alsoRead picks the "Also Read" links of a news post.
+func (r *runner) alsoRead(a articles.Article) []articles.Article {
+	hits := r.index.RelatedTo(a, 3)
+	out := make([]articles.Article, 0, len(hits))
+	for _, h := range hits {
+		out = append(out, articles.Article{ID: h.ID, Title: h.Title, URL: h.URL, Published: h.Published})
+	}
+	return out
+}
+
+func writeSampleFeed() (string, error) {
+	dir, err := os.MkdirTemp("", "newsbot-sample-")
+	if err != nil {
+		return "", fmt.Errorf("sample feed: %w", err)
+	}
+	path := filepath.Join(dir, "feed.xml")
+	if err := os.WriteFile(path, sampleFeed, 0o600); err != nil {
+		return "", fmt.Errorf("sample feed: %w", err)
+	}
+	return path, nil
+}

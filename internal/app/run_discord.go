@@ -1,0 +1,101 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/newsbot/newsbot/articles"
+	"github.com/newsbot/newsbot/articles/archive"
+	"github.com/newsbot/newsbot/bot"
+	"github.com/newsbot/newsbot/commands"
+)
+
+// openDiscord connects to Discord and registers the commands.
+func (r *runner) openDiscord(ctx context.Context) error {
+	bot.SetAPIBase(r.cfg.APIURL)
+	s, err := bot.NewSession(r.cfg.Token)
+	if err != nil {
+		return err
+	}
+	r.ask = commands.NewAsk(commands.AskOptions{
+		Store:         r.db,
+		Discord:       s,
+		TeamChannelID: r.cfg.TeamChannelID,
+		GuildID:       r.cfg.GuildID,
+		Limit:         r.cfg.AskLimit,
+		Period:        r.cfg.AskPeriod,
+		Log:           r.log,
+	})
+	cmds := []commands.Command{
+		commands.NewRelated(r.index, s),
+		r.ask.Command(),
+	}
+	r.bot = bot.New(bot.Options{
+		Session:       s,
+		GuildID:       r.cfg.GuildID,
+		NewsChannelID: r.cfg.NewsChannelID,
+		TeamChannelID: r.cfg.TeamChannelID,
+		Commands:      cmds,
+		Health:        r.health,
+		Log:           r.log,
+	})
+	if err := r.bot.Open(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (r *runner) newArchive(fetcher *articles.Fetcher) *archive.Archive {
+	return archive.New(archive.Options{
+		Store:    r.db,
+		Fetcher:  fetcher,
+		Limit:    r.cfg.BackfillLimit,
+		Rate:     r.cfg.BackfillRate,
+		FullText: r.cfg.FullText,
+		Log:      r.log,
+		Progress: func(p archive.Progress) {
+			if p.Done {
+				if err := r.syncIndex(context.Background()); err != nil {
+					r.log.Warn("index sync failed", "error", err)
+				}
+			}
+		},
+	})
+}
+
+// runArchive backfills the sites once (resuming an interrupted backfill),
+// then reads article pages for summary-only feeds whenever a poll asks.
+func (r *runner) runArchive(ctx context.Context, feeds []string) {
+	if r.cfg.BackfillLimit > 0 {
+		if err := r.archive.Backfill(ctx, feeds); err != nil && ctx.Err() == nil {
+			r.log.Warn("backfill stopped", "error", err)
+		}
+		if err := r.syncIndex(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("index sync failed", "error", err)
+		}
+	}
+	if !r.cfg.FullText {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.fullTextKick():
+		}
+		if err := r.archive.FullText(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("full text stopped", "error", err)
+		}
+	}
+}
+
+func listen(addr string) (net.Listener, error) {
+	lc := net.ListenConfig{KeepAlive: 30 * time.Second}
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return ln, nil
+}

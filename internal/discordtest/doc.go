@@ -1,0 +1,129 @@
+// Package discordtest is an in-repo fake Discord for tests: REST API v9 and the
+// gateway websocket on loopback, reached through the real discordgo v0.29.0 code
+// path by pointing discordgo's endpoint variables at [Server.APIURL] (the bot's
+// own SetAPIBase, or [PointDiscordgo] in tests), or by giving the session
+// [Server.HTTPClient] as its Client (no globals touched).
+//
+// A [Server] starts with a small world:
+//
+//	bot user       "100" (username "newsbot"), application "200"
+//	guild          "300" "Test Guild", owned by user "900" ("owner")
+//	@everyone role "300": typical member permissions (EveryonePerms)
+//	bot role       "310" "newsbot": BotPerms (view, send, embed links, history, send in
+//	               threads, create public/private threads); the bot member holds it
+//	team role      "320" "team" (TeamPerms), held by user "600" ("teammate")
+//	member         "500" ("member"), no extra role; the default author of interactions
+//	channels       "400" news (text), "401" team (text; @everyone denied View Channel,
+//	               roles 310 and 320 allowed), "402" general (text; where interactions
+//	               come from unless told otherwise)
+//
+// Change it with AddGuild, AddChannel, RemoveChannel, SetOverwrites, AddRole,
+// SetRolePermissions, AddMember, RemoveMember, SetBotRoles, SetDMsClosed, SetToken.
+// Changes apply to REST at once; the gateway sends them on the next IDENTIFY, or now
+// with DispatchGuildCreate.
+//
+// Requests must carry "Authorization: Bot fake-token" ([Token], [Server.SetToken]);
+// anything else gets 401 {"message":"401: Unauthorized","code":0} (interaction
+// callbacks and webhook routes need no token, as on Discord). An IDENTIFY with a wrong
+// token is closed with 4004.
+//
+// # Gateway
+//
+// GET /gateway and /gateway/bot answer {"url":"ws://127.0.0.1:PORT/gw/"}. The websocket
+// speaks plain JSON text frames: HELLO first; IDENTIFY -> READY (guilds unavailable) then
+// one GUILD_CREATE per guild of the bot (channels, roles, members with the bot's, so
+// discordgo's State.UserChannelPermissions works); RESUME -> replay of the dispatches
+// after seq, then RESUMED (unknown session: op 9 false); heartbeat -> op 11; a second
+// IDENTIFY -> 4005. A client close with 1000/1001 ends the session (as on Discord), other
+// closes and drops keep it resumable. Faults: [Server.DropGateway] (abrupt, no close
+// frame), [Server.Reconnect] (op 7), [Server.InvalidSession] (op 9),
+// [Server.SetGatewayDown], [Server.HoldIdentify] (no READY until released),
+// [Server.StopHeartbeatACKs]. State: [Server.Gateway], [Server.Connected],
+// [Server.WaitIdentified], [Server.WaitResumed], [Server.WaitHeartbeat],
+// [Server.WaitGateway].
+//
+// Before DropGateway or Reconnect, call [Server.WaitHeartbeat]: discordgo v0.29 races
+// when its socket closes before its new heartbeat goroutine wrote once (two reconnects
+// run and close each other's sockets). Sessions are isolated per fake: a leftover
+// discordgo session of an earlier test that reaches this fake through the global
+// endpoints is refused (close 4009) and never takes the current connection's place;
+// set ShouldReconnectOnError = false (under the session's lock) before Close anyway.
+//
+// WaitIdentified returns once READY is queued: discordgo's handlers (and its State) run
+// later in their own goroutines, so wait on a GuildCreate/Ready handler of your own when
+// a test needs the State filled.
+//
+// # Interactions
+//
+// [Server.Interact] dispatches an INTERACTION_CREATE built from an [InteractionSpec]:
+//
+//	it, err := fake.Interact(ctx, discordtest.Command("ask", discordtest.Opt("question", "why?")),
+//		discordtest.FromUser("501", "bob"), discordtest.InChannel(discordtest.NewsChannelID))
+//	resp, err := fake.WaitResponse(ctx, it.ID)          // the accepted callback
+//	ex, err := fake.WaitExchange(ctx, it.ID, func(e discordtest.Exchange) bool {
+//		return e.Original != nil && e.Original.Flags&discordgo.MessageFlagsLoading == 0
+//	}) // after a deferred reply was edited
+//
+// Builders: [Command], [Autocomplete] (+ [Focused]), [Button], [SelectMenu],
+// [ModalSubmit], [Opt], [SubCommand]; modifiers: [FromUser], [InChannel], [InGuild],
+// [InDM], [OnMessage], [WithRoles], [WithPermissions]. Integers are sent as JSON numbers.
+//
+// POST /interactions/{id}/{token}/callback accepts ONE valid callback within the
+// deadline ([WithInteractionDeadline], default 3 s, measured from dispatch on the fake's
+// clock: use [WithClock] + [Server.Advance] to test lateness without depending on the
+// machine's speed). A second callback gets 400 code 40060, a late one 404 code 10062, an
+// invalid one (wrong type for the interaction, limits of messages, autocomplete choices
+// or modals) 400 code 50035 and does not count. Type 4 and 5 create the @original message
+// (in the channel unless ephemeral); 6 and 7 refer to (7: edit) the component's message.
+// Webhook routes: GET/PATCH/DELETE /webhooks/{app}/{token}/messages/@original (and a
+// follow-up's id), POST /webhooks/{app}/{token}[?wait=true] for follow-ups (before any
+// callback: 404 10015; token older than 15 min: 401 50027).
+//
+// # REST
+//
+// Messages: POST /channels/{id}/messages (JSON or multipart with payload_json) checks
+// Discord's limits (400 50035 with an "errors" object: content 2000, 10 embeds, title
+// 256, description 4096, 25 fields, field name 256 / value 1024, footer 2048, author
+// 256, 6000 in all, nonce 25, component basics), emptiness (400 50006), the bot's
+// permissions computed from roles and overwrites as Discord does (403 50001 without View
+// Channel, 50013 without Send Messages / Send Messages in Threads, or for an embed-only
+// message without Embed Links; with text the embeds are silently dropped), non-text
+// channels (400 50008) and closed DMs (403 50007). With enforce_nonce, a nonce seen from
+// the bot within the window ([WithNonceWindow], default 5 min) returns the existing
+// message (200) and creates nothing. The answer echoes the nonce; fetched messages do
+// not carry it. Mentions are resolved from allowed_mentions (absent: everything) and the
+// Mention Everyone permission, into mention_everyone / mention_roles / mentions.
+// Also: GET/PATCH/DELETE messages, GET messages (limit, before, after, around; empty
+// without Read Message History), channels, guilds, roles, members, users/@me,
+// applications/@me, oauth2/applications/@me, application commands global and guild
+// (GET, PUT bulk overwrite keeping ids by name, POST, PATCH, DELETE; definitions
+// validated), DM channels, threads on a message (thread id = message id; 160004 when one
+// exists), threads without a message (API v9 default: private), thread members.
+//
+// # Rate limits and faults
+//
+// Every answer carries X-RateLimit-Limit/Remaining/Reset/Reset-After/Bucket (discordgo
+// reads them before the body). [WithRateLimit] / [Server.SetRateLimit] add a fixed-window
+// limit per route and path (e.g. 5 per 5 s on "/channels/*/messages" is a limit per
+// channel) answered with 429 {"message","retry_after","global":false} and Retry-After;
+// windows follow the fake's clock, while discordgo waits in real time: keep the default
+// clock when a limited route is driven by discordgo. [Server.RateLimited] counts 429s.
+//
+// Faults are injected on a method ("" = any) and a path pattern relative to /api/v9 in
+// [path.Match] syntax ("*" is one segment; a trailing "/**" any rest), e.g.
+// ("POST", "/channels/400/messages"): [Server.Fail] with a [Fault] (status + code, raw
+// body, 429 with retry_after, global, dropped connection, AfterAccept: performed then
+// failed), [Server.FailNext], [Server.RateLimitNext], [Server.DropNext],
+// [Server.AcceptThenFail], [Server.Hold] (blocks until [Hold.Release]; a client that
+// gives up leaves nothing performed), [Server.ClearFaults].
+//
+// # Recording and waiting
+//
+// [Server.Requests] (method, path, query, headers, auth, body, status, Discord code),
+// [Server.Messages] / [Server.Message] (embeds, components, nonce, allowed_mentions as
+// received, files, edits), [Server.DMs], [Server.Commands], [Server.CommandWrites],
+// [Server.Threads], [Server.ThreadMembers], [Server.Exchange], [Server.Interactions].
+// Every recorded event closes the channel of [Server.Changed]; [Server.WaitFor],
+// [Server.WaitMessages], [Server.WaitRequest], [Server.WaitExchange] build on it, so
+// tests never sleep.
+package discordtest

@@ -1,0 +1,516 @@
+package discordtest
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+)
+
+func (s *Server) routes() {
+	s.addRoute("GET", "/gateway", true, s.hGateway)
+	s.handle("GET", "/gateway/bot", s.hGateway)
+	s.handle("GET", "/users/@me", s.hMe)
+	s.handle("GET", "/users/@me/guilds", s.hMyGuilds)
+	s.handle("GET", "/users/{uid}", s.hUser)
+	s.handle("POST", "/users/@me/channels", s.hCreateDM)
+	s.handle("GET", "/applications/@me", s.hApplication)
+	s.handle("GET", "/oauth2/applications/@me", s.hApplication)
+
+	for _, base := range []string{"/applications/{app}/commands", "/applications/{app}/guilds/{gid}/commands"} {
+		s.handle("GET", base, s.hListCommands)
+		s.handle("PUT", base, s.hOverwriteCommands)
+		s.handle("POST", base, s.hCreateCommand)
+		s.handle("GET", base+"/{cmd}", s.hGetCommand)
+		s.handle("PATCH", base+"/{cmd}", s.hEditCommand)
+		s.handle("DELETE", base+"/{cmd}", s.hDeleteCommand)
+	}
+
+	s.handle("GET", "/guilds/{gid}", s.hGuild)
+	s.handle("GET", "/guilds/{gid}/channels", s.hGuildChannels)
+	s.handle("GET", "/guilds/{gid}/roles", s.hGuildRoles)
+	s.handle("GET", "/guilds/{gid}/members", s.hGuildMembers)
+	s.handle("GET", "/guilds/{gid}/members/{uid}", s.hGuildMember)
+
+	s.handle("GET", "/channels/{cid}", s.hChannel)
+	s.handle("POST", "/channels/{cid}/typing", s.hTyping)
+	s.handle("GET", "/channels/{cid}/messages", s.hListMessages)
+	s.handle("POST", "/channels/{cid}/messages", s.hCreateMessage)
+	s.handle("GET", "/channels/{cid}/messages/{mid}", s.hGetMessage)
+	s.handle("PATCH", "/channels/{cid}/messages/{mid}", s.hEditMessage)
+	s.handle("DELETE", "/channels/{cid}/messages/{mid}", s.hDeleteMessage)
+	s.handle("POST", "/channels/{cid}/messages/{mid}/threads", s.hThreadFromMessage)
+	s.handle("POST", "/channels/{cid}/threads", s.hThread)
+	s.handle("GET", "/channels/{cid}/thread-members", s.hThreadMembers)
+	s.handle("PUT", "/channels/{cid}/thread-members/{uid}", s.hAddThreadMember)
+	s.handle("DELETE", "/channels/{cid}/thread-members/{uid}", s.hRemoveThreadMember)
+
+	s.addRoute("POST", "/interactions/{iid}/{tok}/callback", true, s.hCallback)
+	s.addRoute("POST", "/webhooks/{app}/{tok}", true, s.hFollowup)
+	s.addRoute("GET", "/webhooks/{app}/{tok}/messages/{mid}", true, s.hWebhookGet)
+	s.addRoute("PATCH", "/webhooks/{app}/{tok}/messages/{mid}", true, s.hWebhookEdit)
+	s.addRoute("DELETE", "/webhooks/{app}/{tok}/messages/{mid}", true, s.hWebhookDelete)
+}
+
+func (s *Server) hGateway(c *call) answer {
+	o := map[string]any{"url": "ws://" + s.srv.Listener.Addr().String() + "/gw/"}
+	if c.path == "/gateway/bot" {
+		o["shards"] = 1
+		o["session_start_limit"] = map[string]any{"total": 1000, "remaining": 999, "reset_after": 86400000, "max_concurrency": 1}
+	}
+	return jsonAnswer(200, o)
+}
+
+func (s *Server) hMe(c *call) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.userObjectLocked(BotUserID)
+	o["verified"], o["mfa_enabled"], o["flags"] = true, false, 0
+	return jsonAnswer(200, o)
+}
+
+func (s *Server) hUser(c *call) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w.users[c.v("uid")] == nil {
+		return errAnswer(404, 10013, "Unknown User")
+	}
+	return jsonAnswer(200, s.userObjectLocked(c.v("uid")))
+}
+
+func (s *Server) hMyGuilds(c *call) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []map[string]any{}
+	for _, id := range s.w.guildOrder {
+		g := s.w.guilds[id]
+		if _, ok := g.members[BotUserID]; ok {
+			out = append(out, map[string]any{"id": g.id, "name": g.name, "owner": false,
+				"permissions": strconv.FormatInt(s.basePermsLocked(g, BotUserID), 10), "features": []string{}})
+		}
+	}
+	return jsonAnswer(200, out)
+}
+
+// basePermsLocked is a member's guild-level permissions (no channel overwrites).
+func (s *Server) basePermsLocked(g *guild, userID string) int64 {
+	m := g.members[userID]
+	if m == nil {
+		return 0
+	}
+	if g.owner == userID {
+		return allPerms
+	}
+	var p int64
+	if r := g.role(g.id); r != nil {
+		p = r.Permissions
+	}
+	for _, rid := range m.roles {
+		if r := g.role(rid); r != nil {
+			p |= r.Permissions
+		}
+	}
+	if p&discordgo.PermissionAdministrator != 0 {
+		return allPerms
+	}
+	return p
+}
+
+func (s *Server) hApplication(c *call) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return jsonAnswer(200, map[string]any{
+		"id": ApplicationID, "name": BotUsername, "icon": nil, "description": "", "bot_public": true,
+		"bot_require_code_grant": false, "verify_key": "0000", "flags": 0,
+		"owner": s.userObjectLocked(OwnerUserID), "bot": s.userObjectLocked(BotUserID),
+		"approximate_guild_count": len(s.w.guilds),
+	})
+}
+
+// ---- guilds ----
+
+func (s *Server) guildForBotLocked(id string) (*guild, *answer) {
+	g := s.w.guilds[id]
+	if g == nil {
+		a := errAnswer(404, 10004, "Unknown Guild")
+		return nil, &a
+	}
+	if _, ok := g.members[BotUserID]; !ok {
+		a := errAnswer(403, 50001, "Missing Access")
+		return nil, &a
+	}
+	return g, nil
+}
+
+func (s *Server) hGuild(c *call) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, a := s.guildForBotLocked(c.v("gid"))
+	if a != nil {
+		return *a
+	}
+	return jsonAnswer(200, s.guildObjectLocked(g, false))
+}
+
+func (s *Server) hGuildChannels(c *call) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, a := s.guildForBotLocked(c.v("gid"))
+	if a != nil {
+		return *a
+	}
+	out := []discordgo.Channel{}
+	for _, id := range s.w.chanOrder {
+		cs := s.w.channels[id]
+		if cs.ch.GuildID == g.id && !cs.ch.IsThread() {
+			out = append(out, s.channelViewLocked(cs))
+		}
+	}
+	return jsonAnswer(200, out)
+}
+
+func (s *Server) hGuildRoles(c *call) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, a := s.guildForBotLocked(c.v("gid"))
+	if a != nil {
+		return *a
+	}
+	return jsonAnswer(200, s.rolesLocked(g))
+}
+
+func (s *Server) hGuildMember(c *call) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, a := s.guildForBotLocked(c.v("gid"))
+	if a != nil {
+		return *a
+	}
+	if g.members[c.v("uid")] == nil {
+		return errAnswer(404, 10007, "Unknown Member")
+	}
+	return jsonAnswer(200, s.memberObjectLocked(g, c.v("uid")))
+}
+
+func (s *Server) hGuildMembers(c *call) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, a := s.guildForBotLocked(c.v("gid"))
+	if a != nil {
+		return *a
+	}
+	limit := 1
+	if v := c.r.URL.Query().Get("limit"); v != "" {
+		limit, _ = strconv.Atoi(v)
+	}
+	out := []any{}
+	for _, uid := range g.memberOrder {
+		if len(out) < limit {
+			out = append(out, s.memberObjectLocked(g, uid))
+		}
+	}
+	return jsonAnswer(200, out)
+}
+
+// ---- channels ----
+
+func (s *Server) hChannel(c *call) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.w.channels[c.v("cid")]
+	if cs == nil {
+		return unknownChannel()
+	}
+	if a := s.accessLocked(cs); a != nil {
+		return *a
+	}
+	return jsonAnswer(200, s.channelViewLocked(cs))
+}
+
+func (s *Server) hTyping(c *call) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.w.channels[c.v("cid")]
+	if cs == nil {
+		return unknownChannel()
+	}
+	if a := s.sendCheckLocked(cs); a != nil {
+		return *a
+	}
+	return answer{status: 204}
+}
+
+// ---- DMs ----
+
+func (s *Server) hCreateDM(c *call) answer {
+	var b struct {
+		RecipientID string `json:"recipient_id"`
+	}
+	if _, _, err := parseBody(c, &b); err != nil {
+		return badJSON()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b.RecipientID == "" || s.w.users[b.RecipientID] == nil || b.RecipientID == BotUserID {
+		return errAnswer(400, 50033, "Invalid Recipient(s)")
+	}
+	id := s.dmLocked(b.RecipientID)
+	s.broadcastLocked()
+	return jsonAnswer(200, s.channelViewLocked(s.w.channels[id]))
+}
+
+func (s *Server) dmLocked(userID string) string {
+	if id, ok := s.w.dms[userID]; ok {
+		return id
+	}
+	id := s.nextIDLocked()
+	s.w.channels[id] = &chanState{ch: discordgo.Channel{ID: id, Type: discordgo.ChannelTypeDM}, recipient: userID}
+	s.w.chanOrder = append(s.w.chanOrder, id)
+	s.w.dms[userID] = id
+	return id
+}
+
+// DMChannel returns the id of the DM channel opened with userID, or "".
+func (s *Server) DMChannel(userID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.dms[userID]
+}
+
+// DMs returns the messages the bot sent to userID in their DM channel, oldest first.
+func (s *Server) DMs(userID string) []Message {
+	ch := s.DMChannel(userID)
+	if ch == "" {
+		return nil
+	}
+	return s.Messages(ch)
+}
+
+// ---- threads ----
+
+type threadBody struct {
+	Name                string `json:"name"`
+	AutoArchiveDuration int    `json:"auto_archive_duration"`
+	Type                int    `json:"type"`
+	Invitable           *bool  `json:"invitable"`
+	RateLimitPerUser    int    `json:"rate_limit_per_user"`
+}
+
+func (b *threadBody) validate() *answer {
+	fe := formErrors{}
+	fe.lenBetween(b.Name, 1, 100, "name")
+	if b.AutoArchiveDuration != 0 && !slices.Contains([]int{60, 1440, 4320, 10080}, b.AutoArchiveDuration) {
+		fe.add("BASE_TYPE_CHOICES", "Value must be one of {60, 1440, 4320, 10080}.", "auto_archive_duration")
+	}
+	if len(fe) > 0 {
+		a := invalidForm(fe)
+		return &a
+	}
+	return nil
+}
+
+func (s *Server) newThreadLocked(id string, parent *chanState, typ discordgo.ChannelType, b *threadBody) *chanState {
+	dur := b.AutoArchiveDuration
+	if dur == 0 {
+		dur = 4320
+	}
+	now := s.nowLocked()
+	ch := discordgo.Channel{
+		ID: id, GuildID: parent.ch.GuildID, ParentID: parent.ch.ID, Name: b.Name, Type: typ, OwnerID: BotUserID,
+		RateLimitPerUser: b.RateLimitPerUser,
+		ThreadMetadata:   &discordgo.ThreadMetadata{AutoArchiveDuration: dur, ArchiveTimestamp: now, Invitable: typ == discordgo.ChannelTypeGuildPrivateThread && (b.Invitable == nil || *b.Invitable)},
+	}
+	cs := &chanState{ch: ch, members: []string{BotUserID}}
+	s.w.channels[id] = cs
+	s.w.chanOrder = append(s.w.chanOrder, id)
+	return cs
+}
+
+func (s *Server) threadJSONLocked(cs *chanState) answer {
+	v := s.channelViewLocked(cs)
+	o := map[string]any{}
+	_ = json.Unmarshal(mustJSON(v), &o)
+	o["member"] = map[string]any{"id": cs.ch.ID, "user_id": BotUserID, "join_timestamp": s.nowLocked().Format(time.RFC3339), "flags": 0}
+	return jsonAnswer(201, o)
+}
+
+func (s *Server) hThreadFromMessage(c *call) answer {
+	var b threadBody
+	if _, _, err := parseBody(c, &b); err != nil {
+		return badJSON()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.w.channels[c.v("cid")]
+	if cs == nil {
+		return unknownChannel()
+	}
+	if a := s.accessLocked(cs); a != nil {
+		return *a
+	}
+	if cs.ch.Type != discordgo.ChannelTypeGuildText && cs.ch.Type != discordgo.ChannelTypeGuildNews {
+		return errAnswer(400, 50024, "Cannot execute action on this channel type")
+	}
+	sm := s.findMsgLocked(cs.ch.ID, c.v("mid"))
+	if sm == nil || sm.deleted {
+		return unknownMessage()
+	}
+	if a := b.validate(); a != nil {
+		return *a
+	}
+	if s.permsLocked(BotUserID, cs.ch.ID)&discordgo.PermissionCreatePublicThreads == 0 {
+		return errAnswer(403, 50013, "Missing Permissions")
+	}
+	if _, ok := s.w.channels[sm.msg.ID]; ok {
+		return errAnswer(400, 160004, "A thread has already been created for this message")
+	}
+	typ := discordgo.ChannelTypeGuildPublicThread
+	if cs.ch.Type == discordgo.ChannelTypeGuildNews {
+		typ = discordgo.ChannelTypeGuildNewsThread
+	}
+	th := s.newThreadLocked(sm.msg.ID, cs, typ, &b) // a message's thread has the message's id
+	tv := s.channelViewLocked(th)
+	sm.msg.Thread = &tv
+	sm.msg.Flags |= discordgo.MessageFlagsHasThread
+	s.broadcastLocked()
+	return s.threadJSONLocked(th)
+}
+
+func (s *Server) hThread(c *call) answer {
+	var b threadBody
+	if _, _, err := parseBody(c, &b); err != nil {
+		return badJSON()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.w.channels[c.v("cid")]
+	if cs == nil {
+		return unknownChannel()
+	}
+	if a := s.accessLocked(cs); a != nil {
+		return *a
+	}
+	typ := discordgo.ChannelType(b.Type)
+	if b.Type == 0 {
+		typ = discordgo.ChannelTypeGuildPrivateThread // API v9 default
+	}
+	ok := (cs.ch.Type == discordgo.ChannelTypeGuildText && (typ == discordgo.ChannelTypeGuildPublicThread || typ == discordgo.ChannelTypeGuildPrivateThread)) ||
+		(cs.ch.Type == discordgo.ChannelTypeGuildNews && typ == discordgo.ChannelTypeGuildNewsThread)
+	if !ok {
+		return errAnswer(400, 50024, "Cannot execute action on this channel type")
+	}
+	if a := b.validate(); a != nil {
+		return *a
+	}
+	need := int64(discordgo.PermissionCreatePublicThreads)
+	if typ == discordgo.ChannelTypeGuildPrivateThread {
+		need = discordgo.PermissionCreatePrivateThreads
+	}
+	if s.permsLocked(BotUserID, cs.ch.ID)&need == 0 {
+		return errAnswer(403, 50013, "Missing Permissions")
+	}
+	th := s.newThreadLocked(s.nextIDLocked(), cs, typ, &b)
+	s.broadcastLocked()
+	return s.threadJSONLocked(th)
+}
+
+func (s *Server) threadForMembersLocked(c *call) (*chanState, *answer) {
+	cs := s.w.channels[c.v("cid")]
+	if cs == nil {
+		a := unknownChannel()
+		return nil, &a
+	}
+	if !cs.ch.IsThread() {
+		a := errAnswer(400, 50024, "Cannot execute action on this channel type")
+		return nil, &a
+	}
+	if a := s.accessLocked(cs); a != nil {
+		return nil, a
+	}
+	return cs, nil
+}
+
+func (s *Server) hAddThreadMember(c *call) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs, a := s.threadForMembersLocked(c)
+	if a != nil {
+		return *a
+	}
+	uid := c.v("uid")
+	if uid == "@me" {
+		uid = BotUserID
+	}
+	if g := s.w.guilds[cs.ch.GuildID]; g == nil || g.members[uid] == nil {
+		return errAnswer(404, 10007, "Unknown Member")
+	}
+	perms := s.permsLocked(BotUserID, cs.ch.ID)
+	if perms&discordgo.PermissionSendMessagesInThreads == 0 {
+		return errAnswer(403, 50013, "Missing Permissions")
+	}
+	if cs.ch.Type == discordgo.ChannelTypeGuildPrivateThread && uid != BotUserID && cs.ch.ThreadMetadata != nil &&
+		!cs.ch.ThreadMetadata.Invitable && perms&discordgo.PermissionManageThreads == 0 && cs.ch.OwnerID != BotUserID {
+		return errAnswer(403, 50013, "Missing Permissions")
+	}
+	if !slices.Contains(cs.members, uid) {
+		cs.members = append(cs.members, uid)
+	}
+	s.broadcastLocked()
+	return answer{status: 204}
+}
+
+func (s *Server) hRemoveThreadMember(c *call) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs, a := s.threadForMembersLocked(c)
+	if a != nil {
+		return *a
+	}
+	uid := c.v("uid")
+	if uid == "@me" {
+		uid = BotUserID
+	}
+	cs.members = slices.DeleteFunc(cs.members, func(x string) bool { return x == uid })
+	s.broadcastLocked()
+	return answer{status: 204}
+}
+
+func (s *Server) hThreadMembers(c *call) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs, a := s.threadForMembersLocked(c)
+	if a != nil {
+		return *a
+	}
+	out := []map[string]any{}
+	for _, uid := range cs.members {
+		out = append(out, map[string]any{"id": cs.ch.ID, "user_id": uid, "join_timestamp": s.nowLocked().Format(time.RFC3339), "flags": 0})
+	}
+	return jsonAnswer(200, out)
+}
+
+// Threads returns the threads of a parent channel, oldest first.
+func (s *Server) Threads(parentID string) []discordgo.Channel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []discordgo.Channel
+	for _, id := range s.w.chanOrder {
+		cs := s.w.channels[id]
+		if cs.ch.IsThread() && cs.ch.ParentID == parentID {
+			out = append(out, s.channelViewLocked(cs))
+		}
+	}
+	return out
+}
+
+// ThreadMembers returns the user ids in a thread (its creator first), in order added.
+func (s *Server) ThreadMembers(threadID string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cs := s.w.channels[threadID]; cs != nil {
+		return slices.Clone(cs.members)
+	}
+	return nil
+}
