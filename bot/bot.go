@@ -33,6 +33,10 @@ const guildWait = 10 * time.Second
 // gateway handshake in progress (a variable for tests).
 var lockWait = time.Second
 
+// interactionHold is how long an interaction that arrives during Open waits
+// for the router to know the guild (well inside Discord's 3 s).
+const interactionHold = 2 * time.Second
+
 // drainTimeout is how long Close lets interaction handlers in flight finish.
 const drainTimeout = 5 * time.Second
 
@@ -87,6 +91,7 @@ type Bot struct {
 	// Reconnects are the Bot's own (discordgo's loop is turned off: once
 	// started it retries forever and cannot be stopped): a disconnect kicks
 	// reconnectLoop, which Close stops and waits for.
+	routing  chan struct{} // closed when the router knows the guild
 	kick     chan struct{}
 	rctx     context.Context
 	rcancel  context.CancelFunc
@@ -115,6 +120,7 @@ func New(o Options) *Bot {
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.rctx, b.rcancel = context.WithCancel(context.Background())
 	b.kick = make(chan struct{}, 1)
+	b.routing = make(chan struct{})
 	b.s = o.Session
 	if b.s == nil {
 		b.s, b.err = NewSession(o.Token)
@@ -187,6 +193,19 @@ func (b *Bot) Open(ctx context.Context) error {
 	b.addHandler(func(_ *discordgo.Session, _ *discordgo.GuildRoleDelete) { b.checkPermissions() })
 	b.addHandler(func(_ *discordgo.Session, _ *discordgo.GuildMemberUpdate) { b.checkPermissions() })
 
+	// Interactions may arrive as soon as READY: they wait (briefly) for the
+	// guild lookup below instead of being dropped.
+	b.addHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) {
+		t := time.NewTimer(interactionHold)
+		defer t.Stop()
+		select {
+		case <-b.routing:
+			b.router.Handle(b.ctx, i)
+		case <-t.C:
+			b.log.Warn("interaction dropped: the bot was not ready", "interaction_id", i.ID)
+		case <-b.ctx.Done():
+		}
+	})
 	b.s.Lock()
 	b.s.ShouldReconnectOnError = false // reconnectLoop owns reconnects
 	b.s.Unlock()
@@ -220,7 +239,7 @@ func (b *Bot) Open(ctx context.Context) error {
 	b.guildID = guildID
 	b.mu.Unlock()
 	b.router.SetGuild(guildID)
-	b.addHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) { b.router.Handle(b.ctx, i) })
+	close(b.routing)
 
 	defs := make([]*discordgo.ApplicationCommand, 0, len(b.cmds))
 	for _, c := range b.cmds {

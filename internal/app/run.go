@@ -26,7 +26,7 @@ var sampleFeed []byte
 
 // shutdownGrace bounds how long a stop waits for in-flight work: SIGTERM
 // must end the process within 10 s.
-var shutdownGrace = 8 * time.Second
+var shutdownGrace = 6 * time.Second
 
 func runVerb(ctx context.Context, args []string, io IO) error {
 	fs := flags("run", io)
@@ -48,8 +48,25 @@ func runVerb(ctx context.Context, args []string, io IO) error {
 	}
 	log := newLogger(io.Stderr, cfg.LogLevel)
 	r := &runner{cfg: cfg, io: io, log: log, dryRun: *dryRun, once: *once, ftKick: make(chan struct{}, 1)}
-	return r.run(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- r.run(ctx) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Stopping: SIGTERM must end the process within 10 s whatever hangs.
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(stopDeadline):
+		log.Warn("stopping: shutdown took too long; exiting anyway", "deadline", stopDeadline)
+		return nil
+	}
 }
+
+// stopDeadline bounds the whole shutdown after a signal.
+var stopDeadline = 9 * time.Second
 
 // runner is one run of the bot.
 type runner struct {
