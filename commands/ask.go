@@ -83,7 +83,7 @@ type Ask struct {
 	mu      sync.Mutex
 	flights map[int64]*flight     // forwards in progress, by question
 	qlocks  map[int64]*sync.Mutex // serialises deliveries and team-message edits per question
-	askers  map[string]bool       // members whose /ask is between the limit check and the insert
+	askers  map[string]*askerLock // members whose /ask is between the limit check and the insert
 	guild   string                // cached guild name
 
 	kick chan struct{}
@@ -114,7 +114,7 @@ func NewAsk(o AskOptions) *Ask {
 		o: o, store: o.Store, dc: o.Discord, log: o.Log, now: o.Now,
 		flights: map[int64]*flight{},
 		qlocks:  map[int64]*sync.Mutex{},
-		askers:  map[string]bool{},
+		askers:  map[string]*askerLock{},
 		kick:    make(chan struct{}, 1),
 	}
 }
@@ -176,9 +176,7 @@ func (a *Ask) handleAsk(ctx context.Context, i *discordgo.InteractionCreate) err
 
 	// The limit check and the insert are one step per member, so that two
 	// quick /ask cannot both pass it.
-	if !a.lockAsker(user.ID) {
-		return a.respond(ctx, i, Ephemeral("Your previous question is still being sent; please try again in a moment."))
-	}
+	a.lockAsker(user.ID)
 	id, wait, err := a.create(ctx, i, user, text, now)
 	a.unlockAsker(user.ID)
 	if err != nil {
@@ -233,20 +231,34 @@ func (a *Ask) create(ctx context.Context, i *discordgo.InteractionCreate, user *
 	return id, 0, nil
 }
 
-func (a *Ask) lockAsker(userID string) bool {
+// lockAsker serialises one member's /ask between the limit check and the
+// insert (other members are not held up).
+func (a *Ask) lockAsker(userID string) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.askers[userID] {
-		return false
+	l, ok := a.askers[userID]
+	if !ok {
+		l = &askerLock{}
+		a.askers[userID] = l
 	}
-	a.askers[userID] = true
-	return true
+	l.users++
+	a.mu.Unlock()
+	l.mu.Lock()
 }
 
 func (a *Ask) unlockAsker(userID string) {
 	a.mu.Lock()
-	delete(a.askers, userID)
+	l := a.askers[userID]
+	l.users--
+	if l.users == 0 {
+		delete(a.askers, userID)
+	}
 	a.mu.Unlock()
+	l.mu.Unlock()
+}
+
+type askerLock struct {
+	mu    sync.Mutex
+	users int // holders and waiters
 }
 
 // responseDeadline is when /ask must answer: budget after the interaction

@@ -27,11 +27,16 @@ type relatedResolver interface {
 	Resolve(q string, n int) (hits []related.Hit, named related.Hit, ok bool)
 }
 
+var (
+	_ RelatedIndex    = (*related.Index)(nil)
+	_ relatedResolver = (*related.Index)(nil)
+)
+
 const (
 	relatedMax         = 5   // links in an answer
 	relatedQueryMaxLen = 300 // characters of the query option
 	relatedTitleMax    = 200 // runes of a title in the list
-	embedDescMax       = 4096
+	relatedDescMax     = 4096
 )
 
 // NewRelated returns /related: an "Also Read" list of up to five articles
@@ -66,9 +71,9 @@ type relatedHandler struct {
 	r  Responder
 }
 
-// queryOption returns the value of the "query" option ("" when absent) and
+// relQueryOption returns the value of the "query" option ("" when absent) and
 // whether it is focused.
-func queryOption(i *discordgo.InteractionCreate) (string, bool) {
+func relQueryOption(i *discordgo.InteractionCreate) (string, bool) {
 	if i.Type != discordgo.InteractionApplicationCommand && i.Type != discordgo.InteractionApplicationCommandAutocomplete {
 		return "", false
 	}
@@ -84,7 +89,7 @@ func queryOption(i *discordgo.InteractionCreate) (string, bool) {
 }
 
 func (h *relatedHandler) handle(ctx context.Context, i *discordgo.InteractionCreate) error {
-	q, _ := queryOption(i)
+	q, _ := relQueryOption(i)
 	q = strings.TrimSpace(q)
 	var hits []related.Hit
 	var named related.Hit
@@ -96,12 +101,12 @@ func (h *relatedHandler) handle(ctx context.Context, i *discordgo.InteractionCre
 	}
 	var resp *discordgo.InteractionResponse
 	if len(hits) == 0 {
-		resp = Ephemeral(noRelatedMessage(q, isNamed, named))
+		resp = Ephemeral(relNoMatch(q, isNamed, named))
 	} else {
 		resp = &discordgo.InteractionResponse{
 			Type: discordgo.InteractionResponseChannelMessageWithSource,
 			Data: &discordgo.InteractionResponseData{
-				Embeds:          []*discordgo.MessageEmbed{relatedEmbed(q, hits, isNamed, named)},
+				Embeds:          []*discordgo.MessageEmbed{relEmbed(q, hits, isNamed, named)},
 				AllowedMentions: NoMentions(),
 			},
 		}
@@ -112,38 +117,38 @@ func (h *relatedHandler) handle(ctx context.Context, i *discordgo.InteractionCre
 	return nil
 }
 
-func noRelatedMessage(q string, isNamed bool, named related.Hit) string {
+func relNoMatch(q string, isNamed bool, named related.Hit) string {
 	switch {
 	case isNamed:
-		return fmt.Sprintf("I found no article related enough to %s yet.", articleLink(named))
+		return fmt.Sprintf("I found no article related enough to %s yet.", relLink(named))
 	case q == "":
 		return "There are no articles to choose from yet. Try again once the first ones have arrived."
 	default:
 		return fmt.Sprintf("Nothing in the archive matches “%s”. Try other words, an article title or its link.",
-			escapeMD(cutAtRune(q, 100)))
+			relEscape(relCut(q, 100)))
 	}
 }
 
-// relatedEmbed builds the "Also Read" embed within Discord's limits.
-func relatedEmbed(q string, hits []related.Hit, isNamed bool, named related.Hit) *discordgo.MessageEmbed {
+// relEmbed builds the "Also Read" embed within Discord's limits.
+func relEmbed(q string, hits []related.Hit, isNamed bool, named related.Hit) *discordgo.MessageEmbed {
 	var head string
 	switch {
 	case isNamed && q == "":
-		head = "Related to the newest article: " + articleLink(named)
+		head = "Related to the newest article: " + relLink(named)
 	case isNamed:
-		head = "Related to: " + articleLink(named)
+		head = "Related to: " + relLink(named)
 	default:
-		head = "Matching “" + escapeMD(cutAtRune(q, 100)) + "”"
+		head = "Matching “" + relEscape(relCut(q, 100)) + "”"
 	}
 	var b strings.Builder
-	b.WriteString(cutAtRune(head, 1000))
+	b.WriteString(relCut(head, 1000))
 	b.WriteString("\n")
 	for n, h := range hits {
-		line := fmt.Sprintf("\n%d. %s", n+1, articleLink(h))
+		line := fmt.Sprintf("\n%d. %s", n+1, relLink(h))
 		if !h.Published.IsZero() {
 			line += fmt.Sprintf(" · <t:%d:D>", h.Published.Unix())
 		}
-		if utf8.RuneCountInString(b.String())+utf8.RuneCountInString(line) > embedDescMax {
+		if utf8.RuneCountInString(b.String())+utf8.RuneCountInString(line) > relatedDescMax {
 			break
 		}
 		b.WriteString(line)
@@ -154,24 +159,24 @@ func relatedEmbed(q string, hits []related.Hit, isNamed bool, named related.Hit)
 	}
 }
 
-// articleLink writes [title](url) with the title shown literally; an
+// relLink writes [title](url) with the title shown literally; an
 // article without a usable URL is its title alone.
-func articleLink(h related.Hit) string {
+func relLink(h related.Hit) string {
 	title := strings.Join(strings.Fields(h.Title), " ")
 	if title == "" {
 		title = "(untitled)"
 	}
-	title = escapeMD(cutAtRune(title, relatedTitleMax))
-	u := linkTarget(h.URL)
+	title = relEscape(relCut(title, relatedTitleMax))
+	u := relURL(h.URL)
 	if u == "" {
 		return "**" + title + "**"
 	}
 	return "[" + title + "](" + u + ")"
 }
 
-// linkTarget returns an http(s) URL safe inside Markdown link parentheses,
+// relURL returns an http(s) URL safe inside Markdown link parentheses,
 // or "".
-func linkTarget(raw string) string {
+func relURL(raw string) string {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return ""
@@ -184,9 +189,9 @@ func linkTarget(raw string) string {
 	return r.Replace(s)
 }
 
-// escapeMD makes text show literally in Discord Markdown (also inside link
+// relEscape makes text show literally in Discord Markdown (also inside link
 // text) and keeps mentions inert.
-func escapeMD(s string) string {
+func relEscape(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch r {
@@ -198,8 +203,8 @@ func escapeMD(s string) string {
 	return b.String()
 }
 
-// cutAtRune cuts s to at most max runes at a word boundary, adding "…".
-func cutAtRune(s string, max int) string {
+// relCut cuts s to at most max runes at a word boundary, adding "…".
+func relCut(s string, max int) string {
 	if utf8.RuneCountInString(s) <= max {
 		return s
 	}
@@ -215,11 +220,11 @@ func cutAtRune(s string, max int) string {
 }
 
 func (h *relatedHandler) autocomplete(ctx context.Context, i *discordgo.InteractionCreate) error {
-	typed, _ := queryOption(i)
+	typed, _ := relQueryOption(i)
 	sugg := h.ix.Complete(typed, 25)
 	choices := make([]*discordgo.ApplicationCommandOptionChoice, 0, len(sugg))
 	for _, s := range sugg {
-		name, value := cutAtRune(s.Name, 100), s.Value
+		name, value := relCut(s.Name, 100), s.Value
 		if name == "" || value == "" || utf8.RuneCountInString(value) > 100 {
 			continue
 		}

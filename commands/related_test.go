@@ -121,10 +121,10 @@ func relIndexFor(*testing.T) *related.Index {
 	return relIx
 }
 
-func strp(s string) *string { return &s }
+func relStr(s string) *string { return &s }
 
-// checkAlsoRead checks an "Also Read" answer and returns the linked URLs.
-func checkAlsoRead(t *testing.T, resp *discordgo.InteractionResponse) []string {
+// relCheckAlsoRead checks an "Also Read" answer and returns the linked URLs.
+func relCheckAlsoRead(t *testing.T, resp *discordgo.InteractionResponse) []string {
 	t.Helper()
 	if resp.Type != discordgo.InteractionResponseChannelMessageWithSource || resp.Data == nil || len(resp.Data.Embeds) != 1 {
 		t.Fatalf("response %+v: want a message with one embed", resp)
@@ -184,8 +184,8 @@ func TestRelatedAnswers(t *testing.T) {
 		{"free text", "memory limit pauses", "", "https://example.com/gc-memory-limit/"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := relDo(t, relPayload(2, strp(tc.query), false))
-			urls := checkAlsoRead(t, resp)
+			resp := relDo(t, relPayload(2, relStr(tc.query), false))
+			urls := relCheckAlsoRead(t, resp)
 			desc := resp.Data.Embeds[0].Description
 			if tc.named != "" && !strings.Contains(desc, "Related to: ["+tc.named) {
 				t.Errorf("description does not name the article: %q", desc)
@@ -204,18 +204,18 @@ func TestRelatedAnswers(t *testing.T) {
 	}
 	// No query: the newest article (7).
 	resp := relDo(t, relPayload(2, nil, false))
-	checkAlsoRead(t, resp)
+	relCheckAlsoRead(t, resp)
 	if d := resp.Data.Embeds[0].Description; !strings.Contains(d, "newest article: [Release notes for the new collector") || strings.Count(d, "example.com/release/") != 1 {
 		t.Errorf("newest article: %q", d)
 	}
 	// Markdown and mentions in titles are inert.
-	resp = relDo(t, relPayload(2, strp("memory limit"), false))
+	resp = relDo(t, relPayload(2, relStr("memory limit"), false))
 	d := resp.Data.Embeds[0].Description
 	if !strings.Contains(d, `\*garbage\*`) || !strings.Contains(d, `\@everyone`) {
 		t.Errorf("title not escaped: %q", d)
 	}
 	// Nothing matches: a friendly ephemeral message.
-	resp = relDo(t, relPayload(2, strp("xyzzy plugh"), false))
+	resp = relDo(t, relPayload(2, relStr("xyzzy plugh"), false))
 	if resp.Type != discordgo.InteractionResponseChannelMessageWithSource || resp.Data.Flags&discordgo.MessageFlagsEphemeral == 0 ||
 		!strings.Contains(resp.Data.Content, "xyzzy plugh") || len(resp.Data.Embeds) != 0 {
 		t.Errorf("no match: %+v", resp.Data)
@@ -250,18 +250,18 @@ func TestRelatedLimits(t *testing.T) {
 	r := &relRecorder{}
 	cmd := commands.NewRelated(ix, r)
 	var i discordgo.InteractionCreate
-	if err := json.Unmarshal([]byte(relPayload(2, strp("compilers linkers"), false)), &i); err != nil {
+	if err := json.Unmarshal([]byte(relPayload(2, relStr("compilers linkers"), false)), &i); err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Handle(context.Background(), &i); err != nil {
 		t.Fatal(err)
 	}
-	urls := checkAlsoRead(t, r.resps[0])
+	urls := relCheckAlsoRead(t, r.resps[0])
 	if len(urls) > 5 {
 		t.Errorf("%d links", len(urls))
 	}
 	var ac discordgo.InteractionCreate
-	if err := json.Unmarshal([]byte(relPayload(4, strp("1 [long"), true)), &ac); err != nil {
+	if err := json.Unmarshal([]byte(relPayload(4, relStr("1 [long"), true)), &ac); err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Autocomplete(context.Background(), &ac); err != nil {
@@ -278,7 +278,7 @@ func TestRelatedLimits(t *testing.T) {
 }
 
 func TestRelatedAutocomplete(t *testing.T) {
-	resp := relDo(t, relPayload(4, strp("CAFÉ ü"), true))
+	resp := relDo(t, relPayload(4, relStr("CAFÉ ü"), true))
 	if resp.Type != discordgo.InteractionApplicationCommandAutocompleteResult || resp.Data == nil || len(resp.Data.Choices) != 1 {
 		t.Fatalf("autocomplete: %+v", resp.Data)
 	}
@@ -288,13 +288,13 @@ func TestRelatedAutocomplete(t *testing.T) {
 	}
 	// The picked value answers for that very article.
 	v, _ := c.Value.(string)
-	resp = relDo(t, relPayload(2, strp(v), false))
+	resp = relDo(t, relPayload(2, relStr(v), false))
 	if d := resp.Data; len(d.Embeds) != 1 || !strings.Contains(d.Embeds[0].Description, "Related to: [Café Über Alles") ||
 		!strings.Contains(d.Embeds[0].Description, "example.com/meetup-recap/") {
 		t.Errorf("picked value %q answered %+v", v, d)
 	}
 	// At most 25 choices.
-	resp = relDo(t, relPayload(4, strp(""), true))
+	resp = relDo(t, relPayload(4, relStr(""), true))
 	if n := len(resp.Data.Choices); n == 0 || n > 25 {
 		t.Errorf("%d choices for empty input", n)
 	}

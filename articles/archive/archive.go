@@ -42,6 +42,9 @@ type Options struct {
 	Restart  bool
 	Log      *slog.Logger
 	Progress func(Progress) // called after each page and when a site ends; calls are serialised
+	// OnText is called with an article's id after its page text was stored,
+	// so that what indexes articles can read it again (may be nil).
+	OnText func(id int64)
 
 	// Sleep and Now replace the clock in tests (nil: the real ones).
 	Sleep func(ctx context.Context, d time.Duration) error

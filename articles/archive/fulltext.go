@@ -111,6 +111,9 @@ func (a *Archive) readPage(ctx context.Context, art articles.Article) error {
 	if err := a.store.SetFullText(ctx, art.ID, text, summary); err != nil {
 		return fmt.Errorf("archive: full text of article %d: %w", art.ID, err)
 	}
+	if text != "" && a.opts.OnText != nil {
+		a.opts.OnText(art.ID)
+	}
 	return nil
 }
 

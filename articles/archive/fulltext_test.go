@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,9 +61,16 @@ func TestFullTextSummaryOnlyFeed(t *testing.T) {
 		t.Fatalf("FULL_TEXT=off read %d pages", n)
 	}
 
-	a := h.newArchive(func(o *Options) { o.FullText = true })
+	var told []int64 // OnText runs in FullText's goroutine
+	a := h.newArchive(func(o *Options) {
+		o.FullText = true
+		o.OnText = func(id int64) { told = append(told, id) }
+	})
 	if err := a.FullText(t.Context()); err != nil {
 		t.Fatal(err)
+	}
+	if len(told) != 9 || slices.Contains(told, ids[13]) {
+		t.Errorf("OnText told %v: want the 9 articles whose page was read, not the gone one", told)
 	}
 	for id := 11; id <= 20; id++ {
 		if n := s.Requests(pathOf(s.Link(id))); n != 1 {

@@ -4,6 +4,7 @@ package related
 // Go Authors; see ../../../shared/corpus/goblog/ATTRIBUTION.md).
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -177,6 +178,27 @@ func BenchmarkComplete(b *testing.B) {
 				i++
 			}
 			b.ReportMetric(float64(got)/float64(i), "choices/op")
+		})
+	}
+}
+
+// BenchmarkSync builds the index as the bot does at start: Sync from a
+// store (here in memory), analysing in parallel.
+func BenchmarkSync(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			r := &memReader{arts: generate(b, n)}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				ix := New()
+				if err := ix.Sync(context.Background(), r); err != nil {
+					b.Fatal(err)
+				}
+				if ix.Len() != n {
+					b.Fatalf("%d indexed, want %d", ix.Len(), n)
+				}
+			}
 		})
 	}
 }

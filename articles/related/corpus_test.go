@@ -56,7 +56,7 @@ const (
 	allSignals evalMode = iota // everything (benchmarks)
 	hideLinks                  // anchors to other corpus posts and their text removed; tags kept
 	hideTags                   // no tags; links kept
-	textOnly                   // no tags, no links
+	textOnly                   // no tags, no links (anchors to corpus posts and their text removed too)
 )
 
 func (m evalMode) String() string {
@@ -76,7 +76,7 @@ func corpusArticles(tb testing.TB, posts []corpusPost, mode evalMode) []articles
 	out := make([]articles.Article, len(posts))
 	for i, p := range posts {
 		html := p.HTML
-		if mode == hideLinks {
+		if mode == hideLinks || mode == textOnly {
 			html = anchorRE.ReplaceAllStringFunc(html, func(a string) string {
 				href := anchorRE.FindStringSubmatch(a)[1]
 				if bySlugURL[articles.CanonicalURL(articles.ResolveURL(p.URL, href))] {

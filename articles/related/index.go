@@ -8,7 +8,7 @@
 //
 // Relatedness of two articles: the cosine of their log-tf·idf text vectors,
 // plus a fifth of the cosine of their titles; then shared categories
-// (IDF-weighted cosine) raise it by up to half, links by up to a quarter (a
+// (IDF-weighted cosine) raise it by up to a quarter, links too (a
 // direct link either way; otherwise half as much for links to the same
 // pages or from the same pages), and closeness in time by up to 5%.
 // Categories and links confirm the text rather than stand alone: measured
@@ -35,6 +35,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -60,13 +61,10 @@ type Suggestion struct {
 	Value string
 }
 
-// titleBoost: a title word counts as this many body words.
-var titleBoost = defTitleBoost
-
 const (
-	defTitleBoost = 3
-	queryTerms    = 100 // terms of an article used to find its neighbours
-	maxTF         = math.MaxUint16
+	titleBoost = 3   // a title word counts as this many body words
+	queryTerms = 100 // terms of an article used to find its neighbours
+	maxTF      = math.MaxUint16
 )
 
 // doc is one indexed article (a slot; a replaced article leaves a dead slot
@@ -161,19 +159,52 @@ func (ix *Index) MaxID() int64 {
 }
 
 // Sync adds the stored articles whose ID is above the highest one indexed.
+// Articles are analysed (tokenised, stemmed) in parallel batches and added
+// in ID order.
 func (ix *Index) Sync(ctx context.Context, r articles.ArticleReader) error {
+	batch := make([]articles.Article, 0, syncBatch)
 	err := r.EachArticle(ctx, ix.MaxID(), func(a articles.Article) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		ix.Add(a)
+		batch = append(batch, a)
+		if len(batch) == syncBatch {
+			ix.addBatch(batch)
+			batch = batch[:0]
+		}
 		return nil
 	})
+	if err == nil {
+		ix.addBatch(batch)
+	}
 	if err != nil {
 		return fmt.Errorf("related: sync: %w", err)
 	}
 	ix.Prepare()
 	return nil
+}
+
+const syncBatch = 256
+
+func (ix *Index) addBatch(batch []articles.Article) {
+	ans := make([]analysed, len(batch))
+	workers := min(runtime.GOMAXPROCS(0), len(batch))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(batch); i += workers {
+				ans[i] = analyse(batch[i])
+			}
+		}(w)
+	}
+	wg.Wait()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for i, a := range batch {
+		ix.add(a, ans[i])
+	}
 }
 
 // urlKey is the form under which article URLs are compared: the canonical
@@ -237,6 +268,11 @@ func (ix *Index) Add(a articles.Article) {
 	an := analyse(a)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.add(a, an)
+}
+
+// add indexes a, analysed as an; ix.mu must be locked.
+func (ix *Index) add(a articles.Article, an analysed) {
 	ix.version++
 	if a.ID != 0 {
 		if old, ok := ix.byID[a.ID]; ok {

@@ -238,10 +238,10 @@ func evaluate(t *testing.T, posts []corpusPost, name string, mk func([]articles.
 	for _, m := range modes {
 		arts := corpusArticles(t, posts, m)
 		r := mk(arts)
-		switch m {
-		case hideLinks:
+		if m == hideLinks || m == textOnly {
 			q.linkRecall = measureLinks(posts, r)
-		case hideTags, textOnly:
+		}
+		if m == hideTags || m == textOnly {
 			q.tagPrecision, q.tagReturned, q.avgReturned = measureTags(posts, r)
 		}
 	}

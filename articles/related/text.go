@@ -2,6 +2,7 @@ package related
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -15,30 +16,40 @@ func fold(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := true // drop leading space
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	src := s
-	if !ascii {
-		src = norm.NFD.String(s)
-	}
-	for _, r := range src {
-		switch {
-		case unicode.Is(unicode.Mn, r):
+	var buf [utf8.UTFMax]byte
+	for _, r := range s {
+		if r < utf8.RuneSelf {
+			c := byte(r)
+			switch {
+			case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
+				if !space {
+					b.WriteByte(' ')
+					space = true
+				}
+				continue
+			case 'A' <= c && c <= 'Z':
+				c += 'a' - 'A'
+			}
+			space = false
+			b.WriteByte(c)
 			continue
-		case unicode.IsSpace(r):
+		}
+		if unicode.IsSpace(r) {
 			if !space {
 				b.WriteByte(' ')
 				space = true
 			}
 			continue
 		}
-		space = false
-		b.WriteRune(unicode.ToLower(r))
+		// Decompose the rune alone and drop its marks: "É" -> "e".
+		n := utf8.EncodeRune(buf[:], r)
+		for _, x := range norm.NFD.String(string(buf[:n])) {
+			if unicode.Is(unicode.Mn, x) {
+				continue
+			}
+			space = false
+			b.WriteRune(unicode.ToLower(x))
+		}
 	}
 	return strings.TrimSuffix(b.String(), " ")
 }
@@ -55,7 +66,7 @@ func tokens(s string, fn func(term string)) {
 		if utf8.RuneCountInString(w) < 2 || stopWords[w] || allDigits(w) && len(w) != 4 {
 			return
 		}
-		fn(stem(w))
+		fn(stemCached(w))
 	}
 	for i, r := range f {
 		word := unicode.IsLetter(r) || unicode.IsDigit(r)
@@ -68,6 +79,31 @@ func tokens(s string, fn func(term string)) {
 	if start >= 0 {
 		emit(len(f))
 	}
+}
+
+// stems caches stem results: a site's vocabulary is small next to its
+// word count. It stops growing at stemCacheMax words.
+var stems = struct {
+	sync.RWMutex
+	m map[string]string
+}{m: map[string]string{}}
+
+const stemCacheMax = 1 << 18
+
+func stemCached(w string) string {
+	stems.RLock()
+	s, ok := stems.m[w]
+	stems.RUnlock()
+	if ok {
+		return s
+	}
+	s = stem(w)
+	stems.Lock()
+	if len(stems.m) < stemCacheMax {
+		stems.m[strings.Clone(w)] = s
+	}
+	stems.Unlock()
+	return s
 }
 
 // allDigits reports whether w is a number: numbers other than years say

@@ -55,6 +55,12 @@ func (r *runner) newArchive(fetcher *articles.Fetcher) *archive.Archive {
 		Rate:     r.cfg.BackfillRate,
 		FullText: r.cfg.FullText,
 		Log:      r.log,
+		OnText: func(id int64) {
+			// The index learns the article's whole text.
+			if a, err := r.db.ArticleByID(context.Background(), id); err == nil {
+				r.index.Add(a)
+			}
+		},
 		Progress: func(p archive.Progress) {
 			if p.Done {
 				if err := r.syncIndex(context.Background()); err != nil {
