@@ -34,6 +34,7 @@ const (
 	askRetryMax      = 5 * time.Minute
 	askCallTimeout   = 5 * time.Second // one REST call of a forward or delivery
 	askBatch         = 50              // items per retry pass
+	askDrain         = 3 * time.Second // Run's end waits this long for forwards in progress
 )
 
 // AskDiscord is what /ask needs of Discord; *discordgo.Session satisfies it.
@@ -86,8 +87,10 @@ type Ask struct {
 	askers  map[string]*askerLock // members whose /ask is between the limit check and the insert
 	guild   string                // cached guild name
 
-	kick chan struct{}
-	wg   sync.WaitGroup // background forwards
+	kick     chan struct{}
+	wg       sync.WaitGroup     // background forwards
+	bg       context.Context    // context of forwards started by /ask
+	bgCancel context.CancelFunc // cancels them when Run ends (after askDrain)
 }
 
 // NewAsk returns the /ask command.
@@ -110,7 +113,9 @@ func NewAsk(o AskOptions) *Ask {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	bg, cancel := context.WithCancel(context.Background())
 	return &Ask{
+		bg: bg, bgCancel: cancel,
 		o: o, store: o.Store, dc: o.Discord, log: o.Log, now: o.Now,
 		flights: map[int64]*flight{},
 		qlocks:  map[int64]*sync.Mutex{},
@@ -159,9 +164,11 @@ func (a *Ask) handleAsk(ctx context.Context, i *discordgo.InteractionCreate) err
 	}
 	text := strings.TrimSpace(optionString(i, "question"))
 	if IsBlank(text) {
+		askQuestions.WithLabelValues("refused").Inc()
 		return a.respond(ctx, i, Ephemeral("Your question is empty. Please type a question after /ask, for example: /ask question: How do I reset my password?"))
 	}
 	if utf8.RuneCountInString(text) > AskMaxQuestion {
+		askQuestions.WithLabelValues("refused").Inc()
 		return a.respond(ctx, i, Ephemeral(fmt.Sprintf("Your question is too long (%d characters); please keep it under %d.", utf8.RuneCountInString(text), AskMaxQuestion)))
 	}
 	now := a.now()
@@ -170,6 +177,7 @@ func (a *Ask) handleAsk(ctx context.Context, i *discordgo.InteractionCreate) err
 		return fmt.Errorf("ask: %w", err)
 	}
 	if until.After(now) {
+		askQuestions.WithLabelValues("blocked").Inc()
 		return a.respond(ctx, i, Ephemeral(fmt.Sprintf(
 			"Questions from you are paused until <t:%d:f> (<t:%d:R>). Thank you for your patience.", until.Unix(), until.Unix())))
 	}
@@ -183,6 +191,7 @@ func (a *Ask) handleAsk(ctx context.Context, i *discordgo.InteractionCreate) err
 		return err
 	}
 	if wait > 0 {
+		askQuestions.WithLabelValues("limited").Inc()
 		at := now.Add(wait)
 		return a.respond(ctx, i, Ephemeral(fmt.Sprintf(
 			"You have asked %d questions in the last %s, the most for now. Please wait %s (until <t:%d:T>) before asking another.",
@@ -199,9 +208,10 @@ func (a *Ask) handleAsk(ctx context.Context, i *discordgo.InteractionCreate) err
 		sent = f.sent
 	case <-timer.C:
 	}
-	msg := fmt.Sprintf("Thanks! Your question was sent to the team as **#%d**. They will answer you by DM.", id)
+	askQuestions.WithLabelValues(map[bool]string{true: "sent", false: "queued"}[sent]).Inc()
+	msg := fmt.Sprintf("Thanks! Your question was sent to the team as #%d. They will answer you by DM (or here, if your DMs are closed).", id)
 	if !sent {
-		msg = fmt.Sprintf("Thanks! Your question is saved as **#%d** and queued: the team channel cannot be reached right now, so it will be sent as soon as it can. They will answer you by DM.", id)
+		msg = fmt.Sprintf("Thanks! Your question is saved and queued as #%d: the team channel cannot be reached right now, so it will be sent automatically as soon as possible. They will answer you by DM (or here, if your DMs are closed).", id)
 	}
 	return a.respond(ctx, i, Ephemeral(msg))
 }

@@ -316,18 +316,21 @@ func (a *Ask) deliverQuestion(ctx context.Context, id int64, force bool) {
 			if err := a.store.MarkAnswerDelivered(ctx, ans.ID, how, target, a.now()); err != nil {
 				a.log.Error("ask: record delivery", "question_id", id, "answer_id", ans.ID, "error", err)
 			}
+			askAnswers.WithLabelValues(how).Inc()
 			a.log.Info("ask: answer delivered", "question_id", id, "answer_id", ans.ID, "how", how)
 			continue
 		}
 		class, floor := classify(err)
 		if class == errTransient {
 			next := a.now().Add(backoff(ans.Attempts+1, floor))
+			askAnswers.WithLabelValues("retry").Inc()
 			a.log.Warn("ask: answer not delivered yet", "question_id", id, "answer_id", ans.ID, "error", err, "next_attempt", next)
 			if err := a.store.MarkAnswerRetry(ctx, ans.ID, next, errText(err)); err != nil {
 				a.log.Error("ask: record delivery retry", "question_id", id, "answer_id", ans.ID, "error", err)
 			}
 			break // later answers wait for this one
 		}
+		askAnswers.WithLabelValues("failed").Inc()
 		a.log.Error("ask: answer cannot be delivered", "question_id", id, "answer_id", ans.ID, "error", err)
 		if err := a.store.MarkAnswerFailed(ctx, ans.ID, errText(err), a.now()); err != nil {
 			a.log.Error("ask: record delivery failure", "question_id", id, "answer_id", ans.ID, "error", err)
@@ -348,7 +351,9 @@ func (a *Ask) deliverQuestion(ctx context.Context, id int64, force bool) {
 	a.editTeamMessage(ctx, q, embeds, comps)
 }
 
-// editTeamMessage replaces the team message's embed and buttons.
+// editTeamMessage replaces the team message's embed and buttons. When the
+// edit fails for a transient reason, the question is marked so that the
+// retry loop edits it again; q.TeamStale says whether it was marked.
 func (a *Ask) editTeamMessage(ctx context.Context, q *Question, embeds []*discordgo.MessageEmbed, comps []discordgo.MessageComponent) {
 	if q.TeamMessageID == "" {
 		return
@@ -359,9 +364,37 @@ func (a *Ask) editTeamMessage(ctx context.Context, q *Question, embeds []*discor
 		ID: q.TeamMessageID, Channel: q.TeamChannelID,
 		Embeds: &embeds, Components: &comps, AllowedMentions: NoMentions(),
 	}, discordgo.WithContext(cctx), discordgo.WithRetryOnRatelimit(false))
+	stale := err != nil && isTransient(err)
 	if err != nil {
-		a.log.Warn("ask: team message not updated", "question_id", q.ID, "message_id", q.TeamMessageID, "error", err)
+		a.log.Warn("ask: team message not updated", "question_id", q.ID, "message_id", q.TeamMessageID, "retry", stale, "error", err)
 	}
+	if stale != q.TeamStale {
+		if err := a.store.MarkTeamMessage(ctx, q.ID, stale); err != nil {
+			a.log.Error("ask: record team message state", "question_id", q.ID, "error", err)
+		}
+	}
+}
+
+// refreshTeamMessage edits question id's team message from the store
+// (the retry loop, for a stale one).
+func (a *Ask) refreshTeamMessage(ctx context.Context, id int64) {
+	l := a.qlock(id)
+	if !l.TryLock() {
+		return
+	}
+	defer l.Unlock()
+	q, err := a.store.Question(ctx, id)
+	if err != nil {
+		a.log.Error("ask: refresh team message", "question_id", id, "error", err)
+		return
+	}
+	answers, err := a.store.Answers(ctx, id)
+	if err != nil {
+		a.log.Error("ask: refresh team message", "question_id", id, "error", err)
+		return
+	}
+	embeds, comps := teamMessage(q, answers)
+	a.editTeamMessage(ctx, q, embeds, comps)
 }
 
 // deliver sends one answer to the member: by DM; when DMs are refused, in a

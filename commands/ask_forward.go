@@ -36,24 +36,33 @@ func (a *Ask) startForward(ctx context.Context, id int64, detach bool) *flight {
 	a.wg.Add(1)
 	a.mu.Unlock()
 
-	// A forward started by /ask outlives the handler that answers "queued".
+	// A forward started by /ask outlives the handler that answers
+	// "queued"; Run's end cancels it after a grace period.
 	bg := ctx
 	if detach {
-		bg = context.WithoutCancel(ctx)
+		bg = a.bg
 	}
 	go func() {
 		defer a.wg.Done()
-		defer func() {
+		release := func() {
 			a.mu.Lock()
 			delete(a.flights, id)
 			a.mu.Unlock()
-		}()
+		}
 		q, sent := a.forward(bg, id)
 		f.sent = sent
+		if !sent {
+			// Released before done closes, so that whoever waits can
+			// retry at once.
+			release()
+			close(f.done)
+			return
+		}
 		close(f.done)
-		if sent && q != nil && q.TeamThreadID == "" && q.TeamMessageID != "" {
+		if q.TeamThreadID == "" && q.TeamMessageID != "" {
 			a.openTeamThread(bg, q)
 		}
+		release()
 	}()
 	return f
 }
@@ -80,6 +89,7 @@ func (a *Ask) forward(ctx context.Context, id int64) (*Question, bool) {
 	}
 	channel := a.o.TeamChannelID
 	fail := func(err error) (*Question, bool) {
+		askForwards.WithLabelValues("failed").Inc()
 		class, floor := classify(err)
 		next := a.now().Add(backoff(q.ForwardAttempts, floor))
 		if class != errTransient {
@@ -100,6 +110,7 @@ func (a *Ask) forward(ctx context.Context, id int64) (*Question, bool) {
 			return fail(err)
 		}
 		if msgID != "" {
+			askForwards.WithLabelValues("found").Inc()
 			return a.recordForwarded(ctx, q, channel, msgID)
 		}
 	}
@@ -119,6 +130,7 @@ func (a *Ask) forward(ctx context.Context, id int64) (*Question, bool) {
 	if err != nil {
 		return fail(err)
 	}
+	askForwards.WithLabelValues("sent").Inc()
 	return a.recordForwarded(ctx, q, channel, msg.ID)
 }
 
@@ -214,11 +226,10 @@ func threadName(prefix, text string) string {
 	if utf8.RuneCountInString(name) > 100 {
 		name = cutWords(name, 100)
 	}
-	name = strings.TrimSpace(name)
-	if name == "" || IsBlank(name) {
-		name = strings.TrimSpace(prefix)
+	if IsBlank(words) {
+		return strings.TrimSuffix(strings.TrimSpace(prefix), ":")
 	}
-	return name
+	return strings.TrimSpace(name)
 }
 
 // Kick makes Run look for due work now.
@@ -233,7 +244,7 @@ func (a *Ask) Kick() {
 // waits for the forwards it started. It sleeps until the next item is due
 // (at most 5 minutes) or Kick is called.
 func (a *Ask) Run(ctx context.Context) {
-	defer a.wg.Wait()
+	defer a.drain()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -260,9 +271,26 @@ func (a *Ask) Run(ctx context.Context) {
 	}
 }
 
+// drain waits for the forwards in progress, at most askDrain; then it
+// cancels them (a cancelled send stays queued and is looked for before it is
+// sent again).
+func (a *Ask) drain() {
+	done := make(chan struct{})
+	go func() { a.wg.Wait(); close(done) }()
+	t := time.NewTimer(askDrain)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		a.bgCancel()
+		<-done
+	}
+}
+
 // RetryDue does one pass of the retry loop: it forwards the queued
-// questions that are due and delivers the answers that are due, and returns
-// when the next item will be due (zero when nothing waits).
+// questions that are due, delivers the answers that are due and edits team
+// messages whose last edit failed, and returns when the next item will be
+// due (zero when nothing waits).
 func (a *Ask) RetryDue(ctx context.Context) time.Time {
 	now := a.now()
 	qs, err := a.store.DueForwards(ctx, now, askBatch)
@@ -301,10 +329,25 @@ func (a *Ask) RetryDue(ctx context.Context) time.Time {
 		}
 		a.deliverQuestion(ctx, ans.QuestionID, false)
 	}
+	stale, err := a.store.StaleTeamMessages(ctx, askBatch)
+	if err != nil {
+		a.log.Error("ask: list stale team messages", "error", err)
+	}
+	for _, q := range stale {
+		if ctx.Err() != nil {
+			return time.Time{}
+		}
+		a.refreshTeamMessage(ctx, q.ID)
+	}
 	next, ok, err := a.store.NextRetry(ctx)
 	if err != nil {
 		a.log.Error("ask: next retry", "error", err)
 		return a.now().Add(askRetryMin)
+	}
+	if stale, err := a.store.StaleTeamMessages(ctx, 1); err == nil && len(stale) > 0 {
+		if soon := a.now().Add(askRetryMin); !ok || soon.Before(next) {
+			next, ok = soon, true
+		}
 	}
 	if !ok {
 		return time.Time{}

@@ -17,7 +17,7 @@ const (
 	colorClosed   = 0x99AAB5
 
 	embedBudget      = 5800 // of Discord's 6000 characters per message's embeds, with a margin
-	maxAnswerFields  = 20
+	maxAnswerFields  = 20   // with the 3 (or 4) fixed fields and a note: <= 25
 	answerFieldLimit = 1024
 )
 
@@ -48,36 +48,13 @@ func teamMessage(q *Question, answers []Answer) ([]*discordgo.MessageEmbed, []di
 		})
 	}
 
-	used := utf8.RuneCountInString(e.Title) + utf8.RuneCountInString(e.Description) + utf8.RuneCountInString(e.Footer.Text)
-	for _, f := range e.Fields {
-		used += utf8.RuneCountInString(f.Name) + utf8.RuneCountInString(f.Value)
-	}
-	shown := answers
-	if len(shown) > maxAnswerFields {
-		hidden := shown[:len(shown)-maxAnswerFields+1]
-		shown = shown[len(shown)-maxAnswerFields+1:]
-		f := &discordgo.MessageEmbedField{
-			Name:  "Earlier answers",
-			Value: fmt.Sprintf("%d earlier answers (#1 to #%d) are not shown here.", len(hidden), len(hidden)),
+	base := e.Fields
+	for shown := min(len(answers), maxAnswerFields); ; shown-- {
+		e.Fields = append(base[:len(base):len(base)], answerFields(base, e, answers, shown)...)
+		if embedSize(e) <= embedBudget || shown == 0 {
+			break
 		}
-		used += utf8.RuneCountInString(f.Name) + utf8.RuneCountInString(f.Value)
-		e.Fields = append(e.Fields, f)
 	}
-	first := len(answers) - len(shown)
-	for k, ans := range shown {
-		name := cutRunes(fmt.Sprintf("Answer %d by %s", first+k+1, ans.TeamUserName), 256)
-		how := "*" + deliveryText(ans) + "*"
-		left := len(shown) - k
-		budget := (embedBudget - used - utf8.RuneCountInString(name)) / left
-		budget = min(budget, answerFieldLimit) - utf8.RuneCountInString(how) - 1
-		value := how
-		if budget > 1 {
-			value = cutWords(ans.Text, budget) + "\n" + how
-		}
-		used += utf8.RuneCountInString(name) + utf8.RuneCountInString(value)
-		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: name, Value: value})
-	}
-
 	closed := q.Closed()
 	row := discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 		discordgo.Button{Label: "Reply", Style: discordgo.PrimaryButton, CustomID: fmt.Sprintf("ask:reply:%d", q.ID), Disabled: closed},
@@ -85,6 +62,50 @@ func teamMessage(q *Question, answers []Answer) ([]*discordgo.MessageEmbed, []di
 		discordgo.Button{Label: "Block", Style: discordgo.DangerButton, CustomID: fmt.Sprintf("ask:block:%d", q.ID)},
 	}}
 	return []*discordgo.MessageEmbed{e}, []discordgo.MessageComponent{row}
+}
+
+// answerFields renders the newest shown answers (and a note for the
+// others) within what is left of the embed budget.
+func answerFields(base []*discordgo.MessageEmbedField, e *discordgo.MessageEmbed, answers []Answer, shown int) []*discordgo.MessageEmbedField {
+	used := utf8.RuneCountInString(e.Title) + utf8.RuneCountInString(e.Description) + utf8.RuneCountInString(e.Footer.Text)
+	for _, f := range base {
+		used += utf8.RuneCountInString(f.Name) + utf8.RuneCountInString(f.Value)
+	}
+	var out []*discordgo.MessageEmbedField
+	hidden := len(answers) - shown
+	if hidden > 0 {
+		f := &discordgo.MessageEmbedField{
+			Name:  "Earlier answers",
+			Value: fmt.Sprintf("%d earlier answers (1 to %d) are not shown here.", hidden, hidden),
+		}
+		used += utf8.RuneCountInString(f.Name) + utf8.RuneCountInString(f.Value)
+		out = append(out, f)
+	}
+	for k, ans := range answers[hidden:] {
+		name := fmt.Sprintf("Answer %d by %s", hidden+k+1, cutRunes(ans.TeamUserName, 80))
+		how := "*" + deliveryText(ans) + "*"
+		budget := (embedBudget - used - utf8.RuneCountInString(name)) / (shown - k)
+		budget = min(budget, answerFieldLimit) - utf8.RuneCountInString(how) - 1
+		value := how
+		if budget > 1 {
+			value = cutWords(ans.Text, budget) + "\n" + how
+		}
+		used += utf8.RuneCountInString(name) + utf8.RuneCountInString(value)
+		out = append(out, &discordgo.MessageEmbedField{Name: name, Value: value})
+	}
+	return out
+}
+
+// embedSize counts what Discord counts against 6000 characters.
+func embedSize(e *discordgo.MessageEmbed) int {
+	n := utf8.RuneCountInString(e.Title) + utf8.RuneCountInString(e.Description)
+	if e.Footer != nil {
+		n += utf8.RuneCountInString(e.Footer.Text)
+	}
+	for _, f := range e.Fields {
+		n += utf8.RuneCountInString(f.Name) + utf8.RuneCountInString(f.Value)
+	}
+	return n
 }
 
 // deliveryText says how an answer reached the member, for the team.

@@ -34,6 +34,10 @@ type Question struct {
 	// DMs are closed (reused by later answers).
 	MemberThreadID string
 
+	// TeamStale: the team message misses a change (its edit failed); the
+	// retry loop edits it again.
+	TeamStale bool
+
 	ClosedAt time.Time // zero while open
 	ClosedBy string
 }
@@ -98,6 +102,12 @@ type QuestionStore interface {
 	// DueForwards lists questions not yet forwarded whose next attempt is at
 	// or before now, oldest first, at most limit.
 	DueForwards(ctx context.Context, now time.Time, limit int) ([]Question, error)
+
+	// MarkTeamMessage records whether the team message misses a change.
+	MarkTeamMessage(ctx context.Context, id int64, stale bool) error
+	// StaleTeamMessages lists questions whose team message misses a
+	// change, oldest first, at most limit.
+	StaleTeamMessages(ctx context.Context, limit int) ([]Question, error)
 
 	// CloseQuestion closes an open question; closed is false when it was
 	// already closed (nothing changes then).

@@ -216,7 +216,7 @@ func TestAskHappyPath(t *testing.T) {
 	e.do(i)
 	r := e.response(i)
 	if r.Type != discordgo.InteractionResponseChannelMessageWithSource || r.Data.Flags != discordgo.MessageFlagsEphemeral ||
-		!strings.Contains(r.Data.Content, "sent to the team as **#1**") {
+		!strings.Contains(r.Data.Content, "sent to the team as #1.") {
 		t.Fatalf("response = %+v %q", r.Type, r.Data.Content)
 	}
 	emb := teamEmbed(t, e.dc, 0)
@@ -334,7 +334,7 @@ func TestAskQueuedThenForwardedOnce(t *testing.T) {
 	e.dc.failNext("send:"+teamID, 2, restErr(500, 0))
 	i := askIC(member, newsID, "Is anyone there?")
 	e.do(i)
-	if r := e.response(i); !strings.Contains(r.Data.Content, "#1") || !strings.Contains(r.Data.Content, "queued") {
+	if r := e.response(i); !strings.Contains(r.Data.Content, "queued as #1:") {
 		t.Fatalf("response = %q", r.Data.Content)
 	}
 	ctx := context.Background()
@@ -664,5 +664,36 @@ func TestAskDefinition(t *testing.T) {
 	if o.Name != "question" || !o.Required || o.MaxLength != 1500 || o.MinLength == nil || *o.MinLength != 1 ||
 		d.Contexts == nil || len(*d.Contexts) != 1 || (*d.Contexts)[0] != discordgo.InteractionContextGuild {
 		t.Fatalf("option = %+v", o)
+	}
+}
+
+func TestAskTeamMessageEditRetried(t *testing.T) {
+	e := newAskEnv(t, nil)
+	ctx := context.Background()
+	e.do(askIC(member, newsID, "Edit me?"))
+	e.dc.failNext("edit:"+teamID, 2, restErr(502, 0))
+	m := modalIC(mate, "ask:answer:1", "An answer the team must see.")
+	e.do(m)
+	if got := e.edited(m); !strings.Contains(got, "by DM") {
+		t.Fatalf("report = %q", got)
+	}
+	if q, _ := e.db.Question(ctx, 1); !q.TeamStale {
+		t.Fatal("failed edit not recorded")
+	}
+	if len(teamEmbed(t, e.dc, 0).Fields) != 3 {
+		t.Fatal("the failed edit changed the team message")
+	}
+	if next := e.ask.RetryDue(ctx); !next.Equal(e.clock.Now().Add(5 * time.Second)) {
+		t.Fatalf("after a second failure: next retry %v", next)
+	}
+	if next := e.ask.RetryDue(ctx); !next.IsZero() {
+		t.Fatalf("after the edit: next retry %v", next)
+	}
+	emb := teamEmbed(t, e.dc, 0)
+	if len(emb.Fields) != 4 || !strings.Contains(emb.Fields[3].Value, "An answer the team must see.") {
+		t.Fatalf("fields after retry = %+v", emb.Fields)
+	}
+	if q, _ := e.db.Question(ctx, 1); q.TeamStale {
+		t.Fatal("still stale after the retry")
 	}
 }

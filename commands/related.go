@@ -134,9 +134,9 @@ func relEmbed(q string, hits []related.Hit, isNamed bool, named related.Hit) *di
 	var head string
 	switch {
 	case isNamed && q == "":
-		head = "Related to the newest article: " + relLink(named)
+		head = "Related to the newest article: " + relName(named)
 	case isNamed:
-		head = "Related to: " + relLink(named)
+		head = "Related to: " + relName(named)
 	default:
 		head = "Matching “" + relEscape(relCut(q, 100)) + "”"
 	}
@@ -161,6 +161,16 @@ func relEmbed(q string, hits []related.Hit, isNamed bool, named related.Hit) *di
 
 // relLink writes [title](url) with the title shown literally; an
 // article without a usable URL is its title alone.
+// relName names the article a query pointed at, without its link: the
+// answer never links the article itself.
+func relName(h related.Hit) string {
+	title := strings.Join(strings.Fields(h.Title), " ")
+	if title == "" {
+		title = "(untitled)"
+	}
+	return "**" + relEscape(relCut(title, relatedTitleMax)) + "**"
+}
+
 func relLink(h related.Hit) string {
 	title := strings.Join(strings.Fields(h.Title), " ")
 	if title == "" {

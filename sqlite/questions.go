@@ -56,7 +56,7 @@ func (db *DB) CreateQuestion(ctx context.Context, q *commands.Question) (int64, 
 
 const questionColumns = `id, guild_id, channel_id, user_id, user_name, text, asked_at,
 	forwarded, forward_attempts, next_attempt, last_error, team_channel_id, team_message_id,
-	team_thread_id, member_thread_id, forwarded_at, closed_at, closed_by`
+	team_thread_id, member_thread_id, forwarded_at, closed_at, closed_by, team_stale`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -66,7 +66,7 @@ func scanQuestion(r rowScanner) (*commands.Question, error) {
 	var next, fwdAt, closedAt sql.NullInt64
 	if err := r.Scan(&q.ID, &q.GuildID, &q.ChannelID, &q.UserID, &q.UserName, &q.Text, &asked,
 		&q.Forwarded, &q.ForwardAttempts, &next, &q.LastError, &q.TeamChannelID, &q.TeamMessageID,
-		&q.TeamThreadID, &q.MemberThreadID, &fwdAt, &closedAt, &q.ClosedBy); err != nil {
+		&q.TeamThreadID, &q.MemberThreadID, &fwdAt, &closedAt, &q.ClosedBy, &q.TeamStale); err != nil {
 		return nil, err
 	}
 	q.AskedAt = time.Unix(0, asked).UTC()
@@ -152,23 +152,39 @@ func (db *DB) MarkForwardFailed(ctx context.Context, id int64, next time.Time, e
 
 // DueForwards implements commands.QuestionStore.
 func (db *DB) DueForwards(ctx context.Context, now time.Time, limit int) ([]commands.Question, error) {
-	rows, err := db.SQL().QueryContext(ctx, `SELECT `+questionColumns+` FROM questions
+	return db.queryQuestions(ctx, "due forwards", `SELECT `+questionColumns+` FROM questions
 		WHERE forwarded = 0 AND (next_attempt IS NULL OR next_attempt <= ?) ORDER BY id LIMIT ?`,
 		now.UnixNano(), limit)
+}
+
+// MarkTeamMessage implements commands.QuestionStore.
+func (db *DB) MarkTeamMessage(ctx context.Context, id int64, stale bool) error {
+	return db.execOne(ctx, "mark team message", id,
+		`UPDATE questions SET team_stale = ?, updated_at = ? WHERE id = ?`, stale, qNow(), id)
+}
+
+// StaleTeamMessages implements commands.QuestionStore.
+func (db *DB) StaleTeamMessages(ctx context.Context, limit int) ([]commands.Question, error) {
+	return db.queryQuestions(ctx, "stale team messages", `SELECT `+questionColumns+` FROM questions
+		WHERE team_stale = 1 ORDER BY id LIMIT ?`, limit)
+}
+
+func (db *DB) queryQuestions(ctx context.Context, what, query string, args ...any) ([]commands.Question, error) {
+	rows, err := db.SQL().QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: due forwards: %w", err)
+		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []commands.Question
 	for rows.Next() {
 		q, err := scanQuestion(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: due forwards: %w", err)
+			return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 		}
 		out = append(out, *q)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: due forwards: %w", err)
+		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	return out, nil
 }

@@ -155,6 +155,21 @@ func TestQuestionLifecycle(t *testing.T) {
 	if q.ClosedBy != "teammate" || !q.ClosedAt.Equal(t0.Add(2*time.Hour)) {
 		t.Fatalf("closed: %+v", q)
 	}
+	if stale, err := db.StaleTeamMessages(ctx, 10); err != nil || len(stale) != 0 {
+		t.Fatalf("StaleTeamMessages = %v, %v", stale, err)
+	}
+	if err := db.MarkTeamMessage(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	if stale, _ := db.StaleTeamMessages(ctx, 10); len(stale) != 1 || stale[0].ID != id || !stale[0].TeamStale {
+		t.Fatalf("StaleTeamMessages = %+v", stale)
+	}
+	if err := db.MarkTeamMessage(ctx, id, false); err != nil {
+		t.Fatal(err)
+	}
+	if stale, _ := db.StaleTeamMessages(ctx, 10); len(stale) != 0 {
+		t.Fatalf("StaleTeamMessages after clearing = %v", stale)
+	}
 	if err := db.SetMemberThread(ctx, id, "pt1"); err != nil {
 		t.Fatal(err)
 	}

@@ -57,10 +57,11 @@ const (
 	hideLinks                  // anchors to other corpus posts and their text removed; tags kept
 	hideTags                   // no tags; links kept
 	textOnly                   // no tags, no links (anchors to corpus posts and their text removed too)
+	noSignals                  // no tags, no links, text as in hideTags (to measure what links add)
 )
 
 func (m evalMode) String() string {
-	return [...]string{"all", "hide-links", "hide-tags", "text-only"}[m]
+	return [...]string{"all", "hide-links", "hide-tags", "text-only", "no-signals"}[m]
 }
 
 var anchorRE = regexp.MustCompile(`(?is)<a\s[^>]*?href\s*=\s*["']([^"']*)["'][^>]*>.*?</a\s*>`)
@@ -93,10 +94,10 @@ func corpusArticles(tb testing.TB, posts []corpusPost, mode evalMode) []articles
 			ID: int64(i + 1), Site: articles.SiteOf(p.URL), URL: p.URL, Title: p.Title,
 			Text: articles.HTMLToText(html), Published: pub,
 		}
-		if mode != hideTags && mode != textOnly {
+		if mode != hideTags && mode != textOnly && mode != noSignals {
 			a.Categories = p.Tags
 		}
-		if mode != textOnly {
+		if mode != textOnly && mode != noSignals {
 			a.Links = articles.ExtractLinks(html, p.URL)
 		}
 		out[i] = a

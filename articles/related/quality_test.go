@@ -1,6 +1,7 @@
 package related
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"strings"
@@ -241,12 +242,18 @@ func evaluate(t *testing.T, posts []corpusPost, name string, mk func([]articles.
 		if m == hideLinks || m == textOnly {
 			q.linkRecall = measureLinks(posts, r)
 		}
-		if m == hideTags || m == textOnly {
+		if m == hideTags || m == textOnly || m == noSignals {
 			q.tagPrecision, q.tagReturned, q.avgReturned = measureTags(posts, r)
 		}
 	}
-	t.Logf("%-22s link-recall@5 %.3f  tag-precision@5 %.3f  (of returned %.3f, avg returned %.2f)",
-		name, q.linkRecall, q.tagPrecision, q.tagReturned, q.avgReturned)
+	link := "  -  "
+	for _, m := range modes {
+		if m == hideLinks || m == textOnly {
+			link = fmt.Sprintf("%.3f", q.linkRecall)
+		}
+	}
+	t.Logf("%-22s link-recall@5 %s  tag-precision@5 %.3f  (of returned %.3f, avg returned %.2f)",
+		name, link, q.tagPrecision, q.tagReturned, q.avgReturned)
 	return q
 }
 
@@ -273,6 +280,9 @@ func TestQualityGoblog(t *testing.T) {
 	bm25 := evaluate(t, posts, "baseline BM25", bm25Ranker, hideLinks, hideTags)
 	eng := evaluate(t, posts, "engine", engineRanker, hideLinks, hideTags)
 	text := evaluate(t, posts, "engine, text only", engineRanker, textOnly)
+	// The same text as the tag-precision run of "engine" (anchor text
+	// kept) but no links: what the links add to tag-precision.
+	noLinks := evaluate(t, posts, "engine, no tags/links", engineRanker, noSignals)
 
 	for _, b := range []struct {
 		name string
@@ -285,7 +295,24 @@ func TestQualityGoblog(t *testing.T) {
 			t.Errorf("engine tag-precision@5 %.3f does not beat %s %.3f", eng.tagPrecision, b.name, b.q.tagPrecision)
 		}
 	}
-	if text.tagPrecision <= bm25.tagPrecision {
-		t.Errorf("text-only engine tag-precision@5 %.3f does not beat BM25 %.3f", text.tagPrecision, bm25.tagPrecision)
+	for _, b := range []struct {
+		name string
+		q    quality
+	}{{"TF-IDF", tfidf}, {"BM25", bm25}} {
+		if text.linkRecall <= b.q.linkRecall {
+			t.Errorf("text-only engine link-recall@5 %.3f does not beat %s %.3f", text.linkRecall, b.name, b.q.linkRecall)
+		}
+		if text.tagPrecision <= b.q.tagPrecision {
+			t.Errorf("text-only engine tag-precision@5 %.3f does not beat %s %.3f", text.tagPrecision, b.name, b.q.tagPrecision)
+		}
+	}
+	// Each signal helps or is neutral: categories must not lower
+	// link-recall (same text, tags present vs absent), links must not lower
+	// tag-precision (same text, links present vs absent).
+	if eng.linkRecall < text.linkRecall {
+		t.Errorf("categories lower link-recall@5: %.3f with, %.3f without", eng.linkRecall, text.linkRecall)
+	}
+	if eng.tagPrecision < noLinks.tagPrecision {
+		t.Errorf("links lower tag-precision@5: %.3f with, %.3f without", eng.tagPrecision, noLinks.tagPrecision)
 	}
 }

@@ -14,10 +14,11 @@ import (
 // not fitted to a corpus.
 type params struct {
 	queryTerms  int     // heaviest terms of an article it is compared on
+	seedTerms   int     // heaviest terms whose postings find candidates
+	candidates  int     // candidates re-scored on every signal
 	catWeight   float64 // shared categories raise a score by up to this share
 	titleWeight float64 // weight of the title cosine
-	linkWeight  float64 // a direct link raises a score by this share
-	indirect    float64 // share of a shared-link similarity vs a direct link
+	linkWeight  float64 // links raise a score by up to this share: a direct link (either way) fully, links to or from the same pages by their cosine
 	couple      bool    // use links to the same page
 	cocite      bool    // use links from the same page
 	freshWeight float64 // freshness adds at most this share to a score
@@ -30,10 +31,11 @@ type params struct {
 
 var defaultParams = params{
 	queryTerms:  queryTerms,
-	catWeight:   0.25,
+	seedTerms:   seedTerms,
+	candidates:  candidates,
+	catWeight:   0.1,
 	titleWeight: 0.2,
-	linkWeight:  0.25,
-	indirect:    0.5,
+	linkWeight:  0.125,
 	couple:      true,
 	cocite:      true,
 	freshWeight: 0.05,
@@ -244,11 +246,16 @@ func (ix *Index) Newest() (Hit, bool) {
 // index size.
 type accum struct {
 	epoch   uint32
-	mark    []uint32
-	v       []float32
+	slots   []accSlot // per slot; mark and value side by side: one cache line per touch
 	touched []uint32
 	cands   []cand
 	heap    []cand
+	qd      []float64 // query term weights by term id (zero elsewhere)
+}
+
+type accSlot struct {
+	mark uint32
+	v    float32
 }
 
 type cand struct {
@@ -261,14 +268,13 @@ func (ix *Index) getAcc() *accum {
 	if a == nil {
 		a = &accum{}
 	}
-	if n := len(ix.docs); len(a.mark) < n {
-		a.mark = make([]uint32, n+n/4)
-		a.v = make([]float32, n+n/4)
+	if n := len(ix.docs); len(a.slots) < n {
+		a.slots = make([]accSlot, n+n/4)
 		a.epoch = 0
 	}
 	a.epoch++
 	if a.epoch == 0 {
-		clear(a.mark)
+		clear(a.slots)
 		a.epoch = 1
 	}
 	a.touched = a.touched[:0]
@@ -277,29 +283,31 @@ func (ix *Index) getAcc() *accum {
 }
 
 func (a *accum) add(s uint32, x float32) {
-	if a.mark[s] != a.epoch {
-		a.mark[s] = a.epoch
-		a.v[s] = 0
+	e := &a.slots[s]
+	if e.mark != a.epoch {
+		e.mark = a.epoch
+		e.v = 0
 		a.touched = append(a.touched, s)
 	}
-	a.v[s] += x
+	e.v += x
 }
 
-func (a *accum) has(s uint32) bool { return a.mark[s] == a.epoch }
+func (a *accum) has(s uint32) bool { return a.slots[s].mark == a.epoch }
 
 const (
 	seedTerms  = 40     // heaviest query terms whose postings find candidates
 	seedBudget = 40_000 // postings read to find candidates, at most (but one term)
-	candidates = 100    // candidates re-scored on every signal
+	candidates = 100    // candidates re-scored on every signal (see params.candidates)
 )
 
 // related scores articles against q in two phases. Candidates: the
 // articles that share the query's heaviest terms (term-at-a-time over
 // their postings, normalised by article length), plus the articles it links
-// with. Re-scoring: for each candidate, the text cosine over both articles'
-// heaviest terms, the title and category cosines, and the link signals,
-// from the articles' own sorted feature lists, so the cost does not grow
-// with the postings of common words.
+// with. Re-scoring: for each candidate, the full text cosine (the query's
+// weights laid out by term id, so one costs the candidate's length), the
+// title and category cosines, and the link signals, from the articles' own
+// sorted feature lists, so the cost does not grow with the postings of
+// common words.
 func (ix *Index) related(q *query, n int) []Hit {
 	if n <= 0 || ix.live == 0 {
 		return nil
@@ -319,7 +327,7 @@ func (ix *Index) related(q *query, n int) []Hit {
 	}
 	common := int32(ix.live / 10)
 	budget := seedBudget
-	for i, t := range qw[:min(len(qw), seedTerms)] {
+	for i, t := range qw[:min(len(qw), p.seedTerms)] {
 		df := int(ix.df[t.term])
 		if i > 0 && (df > int(common) && ix.live >= 1000 || df > budget) {
 			continue // weak or costly: scored in phase 2 only
@@ -331,16 +339,28 @@ func (ix *Index) related(q *query, n int) []Hit {
 			acc.add(s, w*float32(logTF(pl.tfs[i])))
 		}
 	}
-	sort.Slice(qw, func(i, j int) bool { return qw[i].term < qw[j].term })
+	// The query's weights by term id, for the phase 2 dot products: the
+	// cost of one is the candidate's length, whatever the query's.
+	if len(acc.qd) < len(ix.post) {
+		acc.qd = make([]float64, len(ix.post)+len(ix.post)/4)
+	}
+	for _, t := range qw {
+		acc.qd[t.term] = t.w
+	}
+	defer func() {
+		for _, t := range qw {
+			acc.qd[t.term] = 0
+		}
+	}()
 
 	// Phase 1: the best candidates by partial cosine.
 	for _, s := range acc.touched {
 		if ix.dead[s] || int32(s) == q.slot || ix.norm[s] == 0 {
 			continue
 		}
-		acc.cands = append(acc.cands, cand{s, float64(acc.v[s]) / float64(ix.norm[s])})
+		acc.cands = append(acc.cands, cand{s, float64(acc.slots[s].v) / float64(ix.norm[s])})
 	}
-	cands := ix.best(acc.cands, candidates, &acc.heap)
+	cands := ix.best(acc.cands, p.candidates, &acc.heap)
 
 	// Linked articles are candidates too.
 	linked := map[uint32]float64{} // slot -> link similarity
@@ -404,7 +424,7 @@ func (ix *Index) related(q *query, n int) []Hit {
 		}
 		var score float64
 		if q.qnorm > 0 && ix.norm[s] > 0 {
-			score = ix.dot(qw, d.vec) / (q.qnorm * float64(ix.norm[s]))
+			score = dot(acc.qd, d.vec) / (q.qnorm * float64(ix.norm[s]))
 		}
 		if len(q.tterms) > 0 && len(d.tterms) > 0 {
 			score += p.titleWeight * ix.titleDot(q.tterms, d.tterms) / (qtitle * ix.titleNorm(s))
@@ -420,12 +440,12 @@ func (ix *Index) related(q *query, n int) []Hit {
 		link := linked[s]
 		if p.couple && len(qOut) > 0 && len(d.out) > 0 {
 			if shared := ix.linkDot(qOut, d.out); shared > 0 {
-				link = max(link, p.indirect*shared/(qlink*ix.linkNorm(s)))
+				link = max(link, shared/(qlink*ix.linkNorm(s)))
 			}
 		}
 		if k := cocite[s]; k > 0 && d.self >= 0 {
 			in := len(ix.inlinks[d.self])
-			link = max(link, p.indirect*float64(k)/math.Sqrt(float64(qin*in)))
+			link = max(link, float64(k)/math.Sqrt(float64(qin*in)))
 		}
 		// Links and categories confirm what the text says rather than
 		// stand alone: a linked article that says nothing alike is not what
@@ -444,21 +464,13 @@ type qterm struct {
 	w    float64 // query weight times idf
 }
 
-// dot is the text vectors' dot product over the query's terms and the
-// candidate's vector (both sorted by term id).
-func (ix *Index) dot(q []qterm, d []termTF) float64 {
+// dot is the text vectors' dot product: the query's weights by term id
+// and the candidate's vector.
+func dot(qd []float64, d []termTF) float64 {
 	var sum float64
-	i, j := 0, 0
-	for i < len(q) && j < len(d) {
-		switch {
-		case q[i].term < d[j].term:
-			i++
-		case q[i].term > d[j].term:
-			j++
-		default:
-			sum += q[i].w * logTF(d[j].tf)
-			i++
-			j++
+	for _, t := range d {
+		if w := qd[t.term]; w != 0 {
+			sum += w * logTF(t.tf)
 		}
 	}
 	return sum
@@ -606,7 +618,7 @@ func (ix *Index) search(text string, n int) []Hit {
 		for j, s := range pl.docs {
 			if acc.has(s) {
 				tf := float32(pl.tfs[j])
-				acc.v[s] += w * tf / (tf + k1*(1-b+b*ix.dl[s]/avgdl))
+				acc.slots[s].v += w * tf / (tf + k1*(1-b+b*ix.dl[s]/avgdl))
 			}
 		}
 	}
@@ -618,7 +630,7 @@ func (ix *Index) search(text string, n int) []Hit {
 		if ix.dead[s] {
 			continue
 		}
-		score := float64(acc.v[s])
+		score := float64(acc.slots[s].v)
 		days := math.Max(0, float64(newest-ix.pubs[s])/86400)
 		score *= 1 + p.freshWeight*math.Exp(-days/p.freshDays)
 		acc.cands = append(acc.cands, cand{s, score})

@@ -21,6 +21,7 @@ CREATE TABLE questions (
     team_message_id  TEXT NOT NULL DEFAULT '',
     team_thread_id   TEXT NOT NULL DEFAULT '',
     member_thread_id TEXT NOT NULL DEFAULT '',  -- private thread used when DMs are closed
+    team_stale       INTEGER NOT NULL DEFAULT 0, -- the team message misses a change (edit failed)
     forwarded_at     INTEGER,
     closed_at        INTEGER,
     closed_by        TEXT NOT NULL DEFAULT '',
@@ -31,6 +32,7 @@ CREATE TABLE questions (
 CREATE INDEX questions_user_asked ON questions (user_id, asked_at);
 -- The retry loop's queue.
 CREATE INDEX questions_queued ON questions (next_attempt) WHERE forwarded = 0;
+CREATE INDEX questions_team_stale ON questions (id) WHERE team_stale = 1;
 
 CREATE TABLE answers (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,
