@@ -245,18 +245,22 @@ func (b *Bot) Open(ctx context.Context) error {
 	for _, c := range b.cmds {
 		defs = append(defs, c.Definition)
 	}
+	scope := "global"
+	if b.o.GuildID != "" {
+		scope = "guild " + b.o.GuildID
+	}
 	changed, err := RegisterCommands(ctx, b.s, appID, b.o.GuildID, defs)
 	if err != nil {
 		if c := classifyConnErr(err, b.o.APIURL); errors.Is(c, ErrTokenRefused) {
 			return c
 		}
-		return err
+		// News posting does not need the commands: report and go on.
+		b.health.SetProblem("commands", fmt.Sprintf("slash commands could not be registered (%s): %v", scope, err))
+		b.log.Error("slash commands could not be registered; news posting goes on", "scope", scope, "error", err)
+	} else {
+		b.health.ClearProblem("commands")
+		b.log.Info("slash commands", "scope", scope, "count", len(defs), "changed", changed)
 	}
-	scope := "global"
-	if b.o.GuildID != "" {
-		scope = "guild " + b.o.GuildID
-	}
-	b.log.Info("slash commands", "scope", scope, "count", len(defs), "changed", changed)
 
 	b.waitGuild(ctx, guildID)
 	b.checkPermissions()
@@ -380,6 +384,11 @@ func (b *Bot) channel(ctx context.Context, name, id string) (*discordgo.Channel,
 	}
 	c, err := b.s.Channel(id, discordgo.WithContext(ctx))
 	if err == nil {
+		return c, nil
+	}
+	// The gateway's GUILD_CREATE may already have told us the channel.
+	if c, serr := b.s.State.Channel(id); serr == nil && c.GuildID != "" {
+		b.log.Warn("reading the channel failed; using the gateway's copy", "channel_id", id, "error", err)
 		return c, nil
 	}
 	var re *discordgo.RESTError

@@ -17,13 +17,14 @@ import (
 const corpusPath = "../../../shared/corpus/goblog/articles.jsonl"
 
 type corpusPost struct {
-	Slug  string   `json:"slug"`
-	URL   string   `json:"url"`
-	Title string   `json:"title"`
-	Date  string   `json:"date"`
-	Tags  []string `json:"tags"`
-	HTML  string   `json:"html"`
-	Links []string `json:"links"` // slugs of other corpus posts it links to
+	Slug    string   `json:"slug"`
+	URL     string   `json:"url"`
+	Title   string   `json:"title"`
+	Summary string   `json:"summary"`
+	Date    string   `json:"date"`
+	Tags    []string `json:"tags"`
+	HTML    string   `json:"html"`
+	Links   []string `json:"links"` // slugs of other corpus posts it links to
 }
 
 func loadCorpus(tb testing.TB) []corpusPost {
@@ -91,7 +92,7 @@ func corpusArticles(tb testing.TB, posts []corpusPost, mode evalMode) []articles
 			tb.Fatalf("corpus: post %s: %v", p.Slug, err)
 		}
 		a := articles.Article{
-			ID: int64(i + 1), Site: articles.SiteOf(p.URL), URL: p.URL, Title: p.Title,
+			ID: int64(i + 1), Site: articles.SiteOf(p.URL), URL: p.URL, Title: p.Title, Summary: p.Summary,
 			Text: articles.HTMLToText(html), Published: pub,
 		}
 		if mode != hideTags && mode != textOnly && mode != noSignals {

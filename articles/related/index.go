@@ -65,9 +65,10 @@ type Suggestion struct {
 }
 
 const (
-	titleBoost = 3    // a title word counts as this many body words
-	queryTerms = 1000 // heaviest terms of an article it is compared on (in practice all)
-	maxTF      = math.MaxUint16
+	titleBoost   = 3    // a title word counts as this many body words
+	summaryBoost = 2    // a word of a written summary (not the text's own start)
+	queryTerms   = 1000 // heaviest terms of an article it is compared on (in practice all)
+	maxTF        = math.MaxUint16
 )
 
 // doc is one indexed article (a slot; a replaced article leaves a dead slot
@@ -245,6 +246,8 @@ func analyse(a articles.Article) analysed {
 	body := a.Text
 	if strings.TrimSpace(body) == "" {
 		body = a.Summary
+	} else if writtenSummary(a.Summary, body) {
+		tokens(a.Summary, func(t string) { an.tf[t] += summaryBoost; an.length += float64(summaryBoost) })
 	}
 	tokens(body, func(t string) { an.tf[t]++; an.length++ })
 	seen := map[string]bool{}
@@ -263,6 +266,26 @@ func analyse(a articles.Article) analysed {
 		}
 	}
 	return an
+}
+
+// writtenSummary reports whether summary was written for the article (a
+// feed's description, an abstract) rather than cut from the start of its
+// text: only then does it say something of its own.
+func writtenSummary(summary, text string) bool {
+	sw := strings.Fields(strings.TrimSuffix(strings.TrimSpace(summary), "…"))
+	if len(sw) == 0 {
+		return false
+	}
+	tw := strings.Fields(text)
+	if len(tw) < len(sw) {
+		return true
+	}
+	for i, w := range sw {
+		if fold(w) != fold(tw[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // Add indexes a; an article with the same ID replaces the earlier one.

@@ -434,3 +434,22 @@ func FuzzQuery(f *testing.F) {
 		_ = stem(strings.ToLower(q))
 	})
 }
+
+func TestWrittenSummary(t *testing.T) {
+	text := "Go 1.22 ships today. It brings range over integers and more."
+	cases := []struct {
+		summary string
+		want    bool
+	}{
+		{"", false},
+		{"Go 1.22 ships today. It brings…", false},        // an excerpt of the text
+		{"go 1.22 SHIPS today.", false},                   // the same words, other case
+		{"A new release with range over integers.", true}, // written for the article
+		{text + " And a longer abstract than the text.", true},
+	}
+	for _, tc := range cases {
+		if got := writtenSummary(tc.summary, text); got != tc.want {
+			t.Errorf("writtenSummary(%q) = %v, want %v", tc.summary, got, tc.want)
+		}
+	}
+}
