@@ -60,8 +60,14 @@ func BenchmarkAnswerToDM(b *testing.B) {
 	e := newE2EAsk(b, func(o *commands.AskOptions) { o.Limit = 1 << 30 })
 	ctx := context.Background()
 	for k := range b.N {
-		e.srv.Interact(ctx, discordtest.Command("ask", discordtest.Opt("question", fmt.Sprintf("Question number %d?", k))),
+		it, err := e.srv.Interact(ctx, discordtest.Command("ask", discordtest.Opt("question", fmt.Sprintf("Question number %d?", k))),
 			discordtest.FromUser(fmt.Sprint(10000+k), "asker"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.srv.WaitResponse(ctx, it.ID); err != nil {
+			b.Fatal(err)
+		}
 	}
 	if _, err := e.srv.WaitMessages(ctx, discordtest.TeamChannelID, b.N); err != nil {
 		b.Fatal(err)

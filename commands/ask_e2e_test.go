@@ -426,3 +426,45 @@ func TestAskE2ETwoRepliesAtOnce(t *testing.T) {
 	}
 	checkE2ENoPings(t, e.srv)
 }
+
+// A burst of questions, some forwards failing: every question reaches the
+// team channel exactly once, and every member got an answer in time.
+func TestAskE2EBurst(t *testing.T) {
+	t.Parallel()
+	e := newE2EAsk(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.ask.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	e.srv.FailNext("POST", "/channels/401/messages", 5, 503, 0)
+	const n = 30
+	var wg sync.WaitGroup
+	for k := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.askQ(fmt.Sprintf("burst question %d", k), discordtest.FromUser(fmt.Sprint(7000+k), "asker"))
+			if !r.Ephemeral() || !strings.Contains(r.Content(), "as #") {
+				t.Errorf("response %q", r.Content())
+			}
+		}()
+	}
+	wg.Wait()
+	for e.srv.WaitFor(e.ctx(), func() bool { return len(e.srv.Messages(discordtest.TeamChannelID)) >= n }) != nil {
+		t.Fatal("not all questions forwarded")
+	}
+	e.clock.Advance(time.Hour) // anything still queued is due
+	e.ask.RetryDue(context.Background())
+	seen := map[string]int{}
+	for _, m := range e.srv.Messages(discordtest.TeamChannelID) {
+		seen[m.Embeds[0].Footer.Text]++
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct questions in the team channel, want %d", len(seen), n)
+	}
+	for k, c := range seen {
+		if c != 1 {
+			t.Errorf("%s forwarded %d times", k, c)
+		}
+	}
+}

@@ -45,13 +45,24 @@ func (a *Archive) Backfill(ctx context.Context, feedURLs []string) error {
 		a.setStatus(articles.Checkpoint{FeedURL: u, Site: site}, StatePending)
 	}
 
+	err := eachSite(ctx, len(order), func(i int) error { return a.backfillSite(ctx, bySite[order[i]]) })
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("archive: backfill: %w", cerr)
+	}
+	return err
+}
+
+// eachSite runs fn(0..n-1), one call per site, at most parallelSites at a
+// time, and joins their errors. Calls not yet started when ctx ends are
+// skipped.
+func eachSite(ctx context.Context, n int, fn func(i int) error) error {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errs []error
 		sem  = make(chan struct{}, parallelSites)
 	)
-	for _, site := range order {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -61,7 +72,7 @@ func (a *Archive) Backfill(ctx context.Context, feedURLs []string) error {
 			case <-ctx.Done():
 				return
 			}
-			if err := a.backfillSite(ctx, bySite[site]); err != nil {
+			if err := fn(i); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -69,9 +80,6 @@ func (a *Archive) Backfill(ctx context.Context, feedURLs []string) error {
 		}()
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("archive: backfill: %w", err)
-	}
 	return errors.Join(errs...)
 }
 

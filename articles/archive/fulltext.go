@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 
 	readability "codeberg.org/readeck/go-readability/v2"
 	"golang.org/x/net/html"
@@ -57,37 +56,22 @@ func (a *Archive) readPages(ctx context.Context, arts []articles.Article) error 
 		s := articles.SiteOf(art.URL)
 		bySite[s] = append(bySite[s], art)
 	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		sem  = make(chan struct{}, parallelSites)
-	)
+	sites := make([][]articles.Article, 0, len(bySite))
 	for _, list := range bySite {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-				defer func() { <-sem }()
-			case <-ctx.Done():
-				return
-			}
-			for _, art := range list {
-				if err := a.readPage(ctx, art); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-					return // the store failed, or ctx is done
-				}
-			}
-		}()
+		sites = append(sites, list)
 	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("archive: full text: %w", err)
+	err := eachSite(ctx, len(sites), func(i int) error {
+		for _, art := range sites[i] {
+			if err := a.readPage(ctx, art); err != nil {
+				return err // the store failed, or ctx is done
+			}
+		}
+		return nil
+	})
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("archive: full text: %w", cerr)
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 // readPage reads one article's page and stores its text. Only a store
