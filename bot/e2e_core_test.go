@@ -5,7 +5,6 @@ package bot
 // t.Parallel here.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/newsbot/newsbot/commands"
 	"github.com/newsbot/newsbot/internal/discordtest"
+	"github.com/newsbot/newsbot/internal/testutil"
 )
 
 // pingCommand answers "pong" ephemerally; it is the trivial test command.
@@ -56,23 +56,8 @@ func slowFailCommand(r func() commands.Responder) commands.Command {
 	}
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is safe for a logger's concurrent writes and a reader.
+type syncBuffer = testutil.Buffer
 
 type e2e struct {
 	srv    *discordtest.Server

@@ -1,7 +1,6 @@
 package archive
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,25 +12,11 @@ import (
 
 	"github.com/newsbot/newsbot/articles"
 	"github.com/newsbot/newsbot/articles/archive/wptest"
+	"github.com/newsbot/newsbot/internal/testutil"
 )
 
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is safe for a logger's concurrent writes and a reader.
+type syncBuffer = testutil.Buffer
 
 type harness struct {
 	store *memStore
