@@ -261,9 +261,6 @@ func evaluate(t *testing.T, posts []corpusPost, name string, mk func([]articles.
 // with the signal it judges hidden from the index (see issue 8), against
 // TF-IDF and BM25 baselines computed in the same run.
 func TestQualityGoblog(t *testing.T) {
-	if raceEnabled {
-		t.Skip("quality measurement skipped under -race (single goroutine; run go test without -race)")
-	}
 	posts := loadCorpus(t)
 	withLinks, withTags := 0, 0
 	for _, p := range posts {

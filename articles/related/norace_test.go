@@ -1,5 +1,0 @@
-//go:build !race
-
-package related
-
-const raceEnabled = false
