@@ -71,7 +71,20 @@ type AskOptions struct {
 	ResponseBudget time.Duration
 	// BlockFor is how long the Block button pauses a member (default 7 days).
 	BlockFor time.Duration
+	// Problems shows on /healthz that questions cannot reach the team
+	// channel (may be nil).
+	Problems Problems
 }
+
+// Problems is where a command reports a lasting problem for the admin
+// (the bot's /healthz); *bot.Health satisfies it.
+type Problems interface {
+	SetProblem(key, msg string)
+	ClearProblem(key string)
+}
+
+// forwardProblem is the /healthz key of a team channel that refuses questions.
+const forwardProblem = "ask_forward"
 
 // Ask is the /ask command and its retry loop.
 type Ask struct {

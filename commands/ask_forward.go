@@ -94,6 +94,9 @@ func (a *Ask) forward(ctx context.Context, id int64) (*Question, bool) {
 		next := a.now().Add(backoff(q.ForwardAttempts, floor))
 		if class != errTransient {
 			a.log.Error("ask: team channel refuses the question; kept queued", "question_id", id, "channel_id", channel, "error", err)
+			if a.o.Problems != nil {
+				a.o.Problems.SetProblem(forwardProblem, fmt.Sprintf("questions cannot reach the team channel %s (%s); they are kept and retried", channel, errText(err)))
+			}
 		} else {
 			a.log.Warn("ask: team channel unavailable; question queued", "question_id", id, "channel_id", channel, "error", err, "next_attempt", next)
 		}
@@ -141,6 +144,9 @@ func (a *Ask) recordForwarded(ctx context.Context, q *Question, channel, msgID s
 		a.log.Error("ask: forward: record forwarded", "question_id", q.ID, "message_id", msgID, "error", err)
 	}
 	q.Forwarded, q.TeamChannelID, q.TeamMessageID, q.ForwardedAt = true, channel, msgID, at
+	if a.o.Problems != nil {
+		a.o.Problems.ClearProblem(forwardProblem)
+	}
 	a.log.Info("ask: question forwarded", "question_id", q.ID, "message_id", msgID)
 	return q, true
 }

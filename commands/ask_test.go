@@ -697,3 +697,51 @@ func TestAskTeamMessageEditRetried(t *testing.T) {
 		t.Fatal("still stale after the retry")
 	}
 }
+
+// problemsRec records what /healthz would show.
+type problemsRec struct {
+	mu  sync.Mutex
+	set map[string]string
+}
+
+func (p *problemsRec) SetProblem(key, msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.set[key] = msg
+}
+
+func (p *problemsRec) ClearProblem(key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.set, key)
+}
+
+func (p *problemsRec) get(key string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.set[key]
+}
+
+// A team channel that refuses questions (a missing permission) shows on
+// /healthz until a question gets through; the question is kept.
+func TestAskRefusedForwardIsAProblem(t *testing.T) {
+	probs := &problemsRec{set: map[string]string{}}
+	e := newAskEnv(t, func(o *commands.AskOptions) { o.Problems = probs })
+	e.dc.failNext("send:"+teamID, 1, restErr(403, 50013))
+	i := askIC(member, newsID, "Can you see this?")
+	e.do(i)
+	if r := e.response(i); !strings.Contains(r.Data.Content, "queued as #1") {
+		t.Fatalf("response = %q", r.Data.Content)
+	}
+	if msg := probs.get("ask_forward"); !strings.Contains(msg, teamID) {
+		t.Fatalf("problem = %q, want one naming the team channel", msg)
+	}
+	e.clock.Advance(time.Minute)
+	e.ask.RetryDue(context.Background())
+	if msgs := e.dc.channelMessages(teamID); len(msgs) != 1 {
+		t.Fatalf("%d team messages after the fix", len(msgs))
+	}
+	if msg := probs.get("ask_forward"); msg != "" {
+		t.Errorf("problem still shown after the question got through: %q", msg)
+	}
+}

@@ -27,6 +27,7 @@ func (r *runner) openDiscord(ctx context.Context) error {
 		Limit:         r.cfg.AskLimit,
 		Period:        r.cfg.AskPeriod,
 		Log:           r.log,
+		Problems:      r.health,
 	})
 	cmds := []commands.Command{
 		commands.NewRelated(r.index, s),
