@@ -26,8 +26,9 @@ import (
 const DefaultReadyTimeout = 30 * time.Second
 
 // guildWait bounds the wait for the guild's GUILD_CREATE (roles, channels,
-// the bot's member) before the permission check, which is skipped without it.
-const guildWait = 10 * time.Second
+// the bot's member) before the permission check; it is short because a
+// GUILD_CREATE that comes later runs the check then (onGuildCreate).
+const guildWait = 2 * time.Second
 
 // lockWait is how long Close waits for the session lock before it aborts a
 // gateway handshake in progress (a variable for tests).

@@ -61,9 +61,16 @@ func TestResponseDeadline(t *testing.T) {
 	if got := responseDeadline(id(now.Add(-500*time.Millisecond)), now, 2*time.Second); got.Sub(now) < 1400*time.Millisecond || got.Sub(now) > 1600*time.Millisecond {
 		t.Errorf("deadline in %v", got.Sub(now))
 	}
-	// A creation time far in the past (skewed clock) still leaves a quarter.
-	if got := responseDeadline(id(now.Add(-time.Hour)), now, 2*time.Second); got.Sub(now) != 500*time.Millisecond {
-		t.Errorf("skewed: deadline in %v", got.Sub(now))
+	// Created 2.8 s ago (a slow gateway): still a quarter of the budget.
+	if got := responseDeadline(id(now.Add(-2800*time.Millisecond)), now, 2*time.Second); got.Sub(now) != 500*time.Millisecond {
+		t.Errorf("late: deadline in %v", got.Sub(now))
+	}
+	// A creation time far in the past is no real snowflake (a small test
+	// id, a skewed clock): from receipt.
+	for _, fake := range []string{id(now.Add(-time.Hour)), "1001"} {
+		if got := responseDeadline(fake, now, 2*time.Second); got.Sub(now) != 2*time.Second {
+			t.Errorf("id %s: deadline in %v", fake, got.Sub(now))
+		}
 	}
 	// Not a snowflake: from receipt.
 	if got := responseDeadline("x", now, 2*time.Second); got.Sub(now) != 2*time.Second {
