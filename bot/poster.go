@@ -255,7 +255,8 @@ type PosterOptions struct {
 	// DryRun prints (through Sender) each due article once per process and
 	// never changes its state.
 	DryRun bool
-	// Batch is the most articles one run takes (default 100).
+	// Batch is how many due articles are read from the store at a time
+	// (default 100); a run goes on until none is due or one must wait.
 	Batch int
 }
 
@@ -305,22 +306,30 @@ func (p *Poster) PostDue(ctx context.Context) (int, error) {
 	}
 	r := run{p: p}
 	n := 0
-	for _, a := range due {
-		if err := ctx.Err(); err != nil {
-			return n, err
+	for {
+		for _, a := range due {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+			res, err := r.post(ctx, a)
+			if err != nil {
+				return n, err
+			}
+			if res == stop {
+				return n, nil
+			}
+			if res == posted {
+				n++
+			}
 		}
-		res, err := r.post(ctx, a)
-		if err != nil {
-			return n, err
+		if len(due) < p.o.Batch {
+			return n, nil
 		}
-		if res == stop {
-			break
-		}
-		if res == posted {
-			n++
+		// A full batch went out (or failed for good): take the next one.
+		if due, err = p.o.Store.Due(ctx, p.o.Batch); err != nil {
+			return n, fmt.Errorf("bot: due articles: %w", err)
 		}
 	}
-	return n, nil
 }
 
 // print shows each due article once per process, changing nothing.

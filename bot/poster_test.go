@@ -317,6 +317,19 @@ func TestPosterPostsOldestFirst(t *testing.T) {
 	}
 }
 
+// A run takes the due articles a batch at a time until none is left.
+func TestPosterDrainsEveryBatch(t *testing.T) {
+	st := newMemStore(testArticles(7)...)
+	snd := &fakeSender{}
+	p, _, _ := newTestPoster(t, st, snd, PosterOptions{Batch: 3})
+	if n := postDue(t, p); n != 7 {
+		t.Fatalf("posted %d in one run, want 7", n)
+	}
+	if got := snd.titles(); len(got) != 7 || got[0] != "Post 1" || got[6] != "Post 7" {
+		t.Errorf("sent %v", got)
+	}
+}
+
 func TestPosterTransientEndsRun(t *testing.T) {
 	tests := []struct {
 		name      string
