@@ -293,6 +293,20 @@ const (
 // (5xx, 429, timeout) or access problem, so that nothing newer overtakes an
 // article; a 400 marks the article failed and posting goes on. Send failures
 // are logged, recorded and reported here; the error is non-nil only when the
+// ReportFailed shows on /healthz the articles Discord refused for good in
+// earlier runs (the problem list lives in memory; the failures in the store).
+func (p *Poster) ReportFailed(ctx context.Context) error {
+	failed, err := p.o.Store.Failed(ctx, 20)
+	if err != nil {
+		return fmt.Errorf("bot: failed articles: %w", err)
+	}
+	for _, a := range failed {
+		p.setProblem("post_failed:"+strconv.FormatInt(a.ID, 10),
+			fmt.Sprintf("article %d (%s) was refused by Discord and will not be posted: %s", a.ID, a.URL, a.LastError))
+	}
+	return nil
+}
+
 // store fails or ctx ends.
 func (p *Poster) PostDue(ctx context.Context) (int, error) {
 	p.mu.Lock()

@@ -128,7 +128,17 @@ func (s *memStore) MarkFailed(_ context.Context, id int64, msg string) error {
 	})
 }
 
-func (s *memStore) Failed(context.Context, int) ([]articles.Article, error) { return nil, nil }
+func (s *memStore) Failed(_ context.Context, limit int) ([]articles.Article, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []articles.Article
+	for _, a := range s.arts {
+		if a.State == articles.StateFailed && len(out) < limit {
+			out = append(out, *a)
+		}
+	}
+	return out, nil
+}
 
 func (s *memStore) get(id int64) articles.Article {
 	s.mu.Lock()
@@ -314,6 +324,21 @@ func TestPosterPostsOldestFirst(t *testing.T) {
 	}
 	if n := postDue(t, p); n != 0 || len(snd.sent) != 3 {
 		t.Errorf("second run posted %d (sent %d)", n, len(snd.sent))
+	}
+}
+
+// Articles refused for good in an earlier run show on /healthz after a
+// restart too.
+func TestPosterReportFailed(t *testing.T) {
+	as := testArticles(2)
+	as[0].State, as[0].LastError = articles.StateFailed, "HTTP 400: Invalid Form Body"
+	p, pr, _ := newTestPoster(t, newMemStore(as...), &fakeSender{}, PosterOptions{})
+	if err := p.ReportFailed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	key := fmt.Sprintf("post_failed:%d", as[0].ID)
+	if msg := pr.set[key]; !strings.Contains(msg, "Invalid Form Body") || len(pr.set) != 1 {
+		t.Errorf("problems %v", pr.set)
 	}
 }
 

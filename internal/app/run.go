@@ -152,6 +152,11 @@ func (r *runner) run(ctx context.Context) error {
 		DryRun:    r.dryRun,
 	})
 
+	if !r.dryRun {
+		if err := r.poster.ReportFailed(ctx); err != nil {
+			r.log.Warn("cannot list failed posts", "error", err)
+		}
+	}
 	if r.once {
 		r.job(ctx)
 		return nil
