@@ -328,7 +328,8 @@ func (a *Ask) deliverQuestion(ctx context.Context, id int64, force bool) {
 			if err := a.store.MarkAnswerRetry(ctx, ans.ID, next, errText(err)); err != nil {
 				a.log.Error("ask: record delivery retry", "question_id", id, "answer_id", ans.ID, "error", err)
 			}
-			break // later answers wait for this one
+			a.Kick() // Run sleeps until this retry is due
+			break    // later answers wait for this one
 		}
 		askAnswers.WithLabelValues("failed").Inc()
 		a.log.Error("ask: answer cannot be delivered", "question_id", id, "answer_id", ans.ID, "error", err)
@@ -369,6 +370,9 @@ func (a *Ask) editTeamMessage(ctx context.Context, q *Question, embeds []*discor
 		a.log.Warn("ask: team message not updated", "question_id", q.ID, "message_id", q.TeamMessageID, "retry", stale, "error", err)
 	}
 	if stale != q.TeamStale {
+		if stale {
+			defer a.Kick() // Run redoes the edit
+		}
 		if err := a.store.MarkTeamMessage(ctx, q.ID, stale); err != nil {
 			a.log.Error("ask: record team message state", "question_id", q.ID, "error", err)
 		}

@@ -103,6 +103,7 @@ func (a *Ask) forward(ctx context.Context, id int64) (*Question, bool) {
 		if err := a.store.MarkForwardFailed(ctx, id, next, errText(err)); err != nil {
 			a.log.Error("ask: forward: record failure", "question_id", id, "error", err)
 		}
+		a.Kick() // Run sleeps until this retry is due
 		q.NextAttempt = next
 		return q, false
 	}

@@ -71,6 +71,11 @@ func Main(ctx context.Context, args []string, io IO) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
+	if ctx.Err() != nil {
+		// Stopped by SIGINT/SIGTERM (the error is its consequence): what
+		// was done is kept, and stopping on request is not a failure.
+		return exitOK
+	}
 	fmt.Fprintf(io.Stderr, "newsbot %s: %s\n", verb, oneLine(err.Error()))
 	var ue usageError
 	if errors.As(err, &ue) {

@@ -236,3 +236,44 @@ func TestHealthzServed(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 }
+
+// A stop requested while the bot is still connecting is not a failure.
+func TestStopDuringStartExits0(t *testing.T) {
+	// discordgo's gateway lookup cannot be cancelled: the stop deadline
+	// ends the wait (shortened here; 9 s in production).
+	defer func(d time.Duration) { stopDeadline = d }(stopDeadline)
+	stopDeadline = 2 * time.Second
+	// An API that takes the bot's first request and never answers.
+	hang, arrived := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(arrived) })
+		<-hang
+	}))
+	t.Cleanup(func() { close(hang); srv.Close() })
+	feed := newFeedServer(t, 1)
+	env := map[string]string{
+		"DISCORD_TOKEN": "some-token", "NEWS_CHANNEL_ID": "400", "TEAM_CHANNEL_ID": "401",
+		"FEED_URLS": feed.url(), "DATABASE_URL": filepath.Join(t.TempDir(), "db"),
+		"DISCORD_API_URL": srv.URL + "/api/v9", "BACKFILL_LIMIT": "0", "FULL_TEXT": "off",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, []string{"run"}, IO{Stdout: &out, Stderr: &out, Getenv: config.MapEnv(env)}) }()
+	select {
+	case <-arrived:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the bot never called the API")
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d, want 0:\n%s", code, out.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Main did not return after cancel")
+	}
+}
