@@ -557,3 +557,31 @@ func TestE2EBrokenFeedsDoNotStopOthers(t *testing.T) {
 		t.Errorf("%d of the %d broken feeds failed", failed, len(feeds)-1)
 	}
 }
+
+// Only the bot's own messages count as its earlier posts: another bot
+// sharing the same link does not make an article "already posted".
+func TestE2ERecentOnlyOwnMessages(t *testing.T) {
+	fake := newFake(t)
+	link := "https://go.dev/blog/post-00"
+	fake.AddMessage(discordtest.NewsChannelID, discordgo.Message{
+		Author: &discordgo.User{ID: "999", Username: "otherbot", Bot: true},
+		Embeds: []*discordgo.MessageEmbed{{URL: link, Title: "Post 00"}},
+	})
+	fake.AddMessage(discordtest.NewsChannelID, discordgo.Message{
+		Author: &discordgo.User{ID: discordtest.BotUserID, Username: "newsbot", Bot: true},
+		Embeds: []*discordgo.MessageEmbed{{URL: link + "-mine", Title: "Mine"}},
+	})
+	s, err := NewSession(discordtest.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeIdle(s) })
+	s.State.User = &discordgo.User{ID: discordtest.BotUserID} // as READY sets it
+	ms, err := NewDiscordSender(s).Recent(context.Background(), discordtest.NewsChannelID, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || ms[0].Embeds[0].URL != link+"-mine" {
+		t.Fatalf("recent own messages: %d (%+v)", len(ms), ms)
+	}
+}

@@ -146,7 +146,26 @@ func (d *discordSender) Recent(ctx context.Context, channelID string, limit int)
 	if err != nil {
 		return nil, fmt.Errorf("bot: read recent messages of channel %s: %w", channelID, err)
 	}
-	return ms, nil
+	// Only this bot's own messages can be its earlier posts (another bot,
+	// a webhook or a followed channel may share a link).
+	self := ""
+	if d.s.State != nil {
+		d.s.State.RLock()
+		if d.s.State.User != nil {
+			self = d.s.State.User.ID
+		}
+		d.s.State.RUnlock()
+	}
+	if self == "" {
+		return ms, nil
+	}
+	own := ms[:0]
+	for _, m := range ms {
+		if m != nil && m.Author != nil && m.Author.ID == self {
+			own = append(own, m)
+		}
+	}
+	return own, nil
 }
 
 // ---- error classes ----
