@@ -68,7 +68,8 @@ type FeedStore interface {
 // PostStore drives the posting state machine.
 type PostStore interface {
 	// Due returns up to limit articles in state pending or sending, oldest
-	// first (by Published, then FirstSeen, then ID).
+	// first (by Published, then FirstSeen; items of one poll with the same
+	// date in reverse feed order, since feeds list the newest first).
 	Due(ctx context.Context, limit int) ([]Article, error)
 	// MarkSending records that a send is about to be attempted (Attempts+1).
 	// It is committed before the request leaves.

@@ -20,11 +20,13 @@ import (
 //	pending, sending -> failed            (MarkFailed; failed, posted: no-op)
 
 // Due returns up to limit (limit <= 0: all) articles in state pending or
-// sending, oldest first (by Published, then FirstSeen, then ID).
+// sending, oldest first: by Published, then FirstSeen, then ID descending,
+// because one poll stores its items in feed order, newest first, so that of
+// two items with the same date the later-listed one is the older.
 func (db *DB) Due(ctx context.Context, limit int) ([]articles.Article, error) {
 	as, err := db.queryArticles(ctx, "SELECT "+articleColumns+` FROM articles
 		WHERE state IN ('pending', 'sending')
-		ORDER BY published, first_seen, id LIMIT ?`, sqlLimit(limit))
+		ORDER BY published, first_seen, id DESC LIMIT ?`, sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: due: %w", err)
 	}

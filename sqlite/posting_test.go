@@ -205,7 +205,8 @@ func TestDueOrder(t *testing.T) {
 		return a
 	}
 	// Listed newest first, with ties on Published broken by FirstSeen, then
-	// by ID (insertion order), and an undated one (sorts first).
+	// by reverse feed order (the later-listed of two same-date items is the
+	// older), and an undated one (sorts first).
 	items := []articles.Article{
 		mk("https://ex.com/d", day(3), day(3)),
 		mk("https://ex.com/c2", day(2), day(5)),
@@ -215,7 +216,7 @@ func TestDueOrder(t *testing.T) {
 		mk("https://ex.com/undated", time.Time{}, day(9)),
 	}
 	record(t, db, poll(feed, items...), 0)
-	want := []string{"undated", "b-listed-first", "b-listed-second", "c1", "c2", "d"}
+	want := []string{"undated", "b-listed-second", "b-listed-first", "c1", "c2", "d"}
 	if got := dueTitles(t, db); !slices.Equal(got, want) {
 		t.Fatalf("due = %q, want %q", got, want)
 	}
