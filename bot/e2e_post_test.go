@@ -585,3 +585,38 @@ func TestE2ERecentOnlyOwnMessages(t *testing.T) {
 		t.Fatalf("recent own messages: %d (%+v)", len(ms), ms)
 	}
 }
+
+// Guild commands carry no contexts (Discord keeps those for global ones):
+// a guild whose commands match the code, without contexts, is not
+// overwritten on start.
+func TestRegisterGuildCommandsWithoutContexts(t *testing.T) {
+	fake := newFake(t)
+	s, err := NewSession(discordtest.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeIdle(s) })
+	dm := false
+	defs := []*discordgo.ApplicationCommand{{
+		Name: "ping", Description: "Ping", DMPermission: &dm,
+		Contexts: &[]discordgo.InteractionContextType{discordgo.InteractionContextGuild},
+	}}
+	ctx := context.Background()
+	if changed, err := RegisterCommands(ctx, s, discordtest.ApplicationID, discordtest.GuildID, defs); err != nil || !changed {
+		t.Fatalf("first registration: changed %v, %v", changed, err)
+	}
+	for _, c := range fake.Commands(discordtest.GuildID) {
+		if c.Contexts != nil {
+			t.Errorf("guild command %q registered with contexts", c.Name)
+		}
+	}
+	// As Discord answers for guild commands: no contexts at all.
+	fake.SetCommands(discordtest.GuildID, []*discordgo.ApplicationCommand{{Name: "ping", Description: "Ping"}})
+	writes := fake.CommandWrites(discordtest.GuildID)
+	if changed, err := RegisterCommands(ctx, s, discordtest.ApplicationID, discordtest.GuildID, defs); err != nil || changed {
+		t.Fatalf("second registration: changed %v, %v", changed, err)
+	}
+	if fake.CommandWrites(discordtest.GuildID) != writes {
+		t.Error("the matching guild commands were overwritten")
+	}
+}

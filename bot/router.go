@@ -349,6 +349,11 @@ func RegisterCommands(ctx context.Context, s *discordgo.Session, appID, guildID 
 			c.Contexts = &[]discordgo.InteractionContextType{discordgo.InteractionContextGuild}
 			no := false
 			c.DMPermission = &no
+		} else {
+			// Contexts and DM permission apply to global commands only;
+			// Discord may answer null for them on guild commands, which
+			// would make every start overwrite.
+			c.Contexts, c.DMPermission = nil, nil
 		}
 		if c.Options == nil {
 			c.Options = []*discordgo.ApplicationCommandOption{}

@@ -128,6 +128,20 @@ func (p *proc) kill() {
 	<-p.done
 }
 
+// dump ends the process with SIGQUIT (the Go runtime prints every
+// goroutine) and returns its whole stderr: for diagnosing a hang.
+func (p *proc) dump() string {
+	select {
+	case <-p.done:
+	default:
+		_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+		if _, ok := p.wait(10 * time.Second); !ok {
+			p.kill()
+		}
+	}
+	return p.stderr.String()
+}
+
 // term sends SIGTERM and requires exit status 0 within the 10 s contract.
 func (p *proc) term() {
 	p.t.Helper()

@@ -280,7 +280,7 @@ func TestAskEmptyAndQueued(t *testing.T) {
 				reqs = append(reqs, fmt.Sprintf("%s %s %d %s", r.Method, r.Path, r.Status, r.At.Format("15:04:05.000")))
 			}
 		}
-		t.Fatalf("queued question never forwarded: %v\nrequests: %q\n%s", err, reqs, p.stderr.String())
+		t.Fatalf("queued question never forwarded: %v\nrequests: %q\n%s", err, reqs, p.dump())
 	}
 	p.term()
 	if n := len(fake.Messages("401")); n != 1 || !strings.Contains(string(team[0].Raw), "Queued question?") {
