@@ -201,7 +201,7 @@ func TestE2EBacklogThenNewItemsThenRestart(t *testing.T) {
 			t.Errorf("allowed_mentions %s, everyone %v", m.AllowedMentionsRaw, m.MentionEveryone)
 		}
 		e0 := m.Embeds[0]
-		if e0.Footer == nil || e0.Footer.Text != "Feed & News" || !strings.Contains(e0.Description, "Body of **post**") {
+		if e0.Footer == nil || e0.Footer.Text != "Feed & News" || !strings.Contains(e0.Description, `Body of \*\*post\*\*`) || strings.Contains(e0.Description, "@everyone") {
 			t.Errorf("embed %+v", e0)
 		}
 	}

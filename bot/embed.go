@@ -48,10 +48,12 @@ func BuildPost(a articles.Article, also []articles.Article, roleID string) *disc
 	e := &discordgo.MessageEmbed{
 		Type: discordgo.EmbedTypeRich,
 		URL:  link,
-		// Title and excerpt are the article's plain text as it is: an embed
-		// never pings, and readers (and tools) expect the title verbatim.
+		// The title is the article's plain text as it is (readers and tools
+		// expect it verbatim; an embed never pings). The excerpt is escaped:
+		// Discord renders markdown in a description, and feed text must not
+		// format the post or add masked links.
 		Title:       cutAtWord(title, maxEmbedTitle),
-		Description: cutAtWord(multiline(a.Summary), articles.ExcerptLen),
+		Description: fitEscaped(multiline(a.Summary), articles.ExcerptLen),
 	}
 	if author := plain(a.Author); author != "" {
 		e.Author = &discordgo.MessageEmbedAuthor{Name: cutAtWord(author, maxAuthorName)}
@@ -278,6 +280,37 @@ func lineStart(rs []rune, i int) bool {
 		}
 	}
 	return true
+}
+
+// fitEscaped escapes s and cuts it so that the escaped text, with "…" when
+// cut, holds at most max runes. The cut falls at a word boundary when one is
+// near, and never inside an escape sequence.
+func fitEscaped(s string, max int) string {
+	if e := escapeMarkdown(s); utf8.RuneCountInString(e) <= max {
+		return e
+	}
+	rs := []rune(s)
+	if len(rs) > max {
+		rs = rs[:max] // escaping only lengthens: no longer prefix can fit
+	}
+	// Find the longest prefix whose escaped form leaves room for "…".
+	lo, hi := 0, len(rs)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if utf8.RuneCountInString(escapeMarkdown(string(rs[:mid]))) <= max-1 {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	cut := wordCut(rs, lo)
+	prefix := strings.TrimRightFunc(string(rs[:cut]), func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsPunct(r) && r != ')' && r != ']' && r != '"' && r != '\''
+	})
+	if prefix == "" {
+		prefix = string(rs[:lo])
+	}
+	return escapeMarkdown(prefix) + "…"
 }
 
 // cutAtWord cuts plain text s to at most max runes, "…" included, at a word

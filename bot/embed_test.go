@@ -57,8 +57,10 @@ func checkPost(t *testing.T, m *discordgo.MessageSend, roleID string) {
 			t.Errorf("%s is not valid UTF-8: %q", name, s)
 		}
 	}
-	// Title and description are plain text, shown verbatim: embeds never
-	// ping, and allowed_mentions (checked below) guards the content.
+	// The title is plain text shown verbatim (embeds never ping, and
+	// allowed_mentions, checked below, guards the content); the
+	// description is escaped so that it formats nothing.
+	checkEscaped(t, e.Description)
 	for _, f := range e.Fields {
 		for _, l := range strings.Split(f.Value, "\n") {
 			checkLink(t, l)
@@ -208,8 +210,8 @@ func TestBuildPostLimits(t *testing.T) {
 			if e.Title != strings.Join(strings.Fields(markdown), " ") {
 				t.Errorf("title not verbatim: %q", e.Title)
 			}
-			if !strings.HasPrefix(e.Description, "**bold** __under__") {
-				t.Errorf("description not verbatim: %q", e.Description)
+			if !strings.HasPrefix(e.Description, `\*\*bold\*\* \_\_under`) || !strings.Contains(e.Description, "@\u200beveryone") {
+				t.Errorf("description not escaped: %q", e.Description)
 			}
 		}},
 		{name: "markup title of 1000 characters", a: func(a *articles.Article) { a.Title = strings.Repeat("*_", 500) }},

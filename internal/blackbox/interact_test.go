@@ -249,3 +249,103 @@ func TestRelatedBurst(t *testing.T) {
 		}
 	}
 }
+
+// TestAskAnswerAfterRestart: the team answers a question asked before a
+// restart (buttons carry no in-memory state); a second answer is delivered
+// too, after the first.
+func TestAskAnswerAfterRestart(t *testing.T) {
+	fake := discordtest.New(t)
+	f := newFeed(t, "askrestart", 1)
+	env := botEnv(fake, t.TempDir(), f.url())
+	p := startBot(t, fake, env)
+	ctx := waitCtx(t, 30*time.Second)
+	in, err := fake.Interact(ctx, discordtest.Command("ask", discordtest.Opt("question", "Asked before a restart?")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fake.WaitResponse(ctx, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	team, err := fake.WaitMessages(ctx, "401", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.term()
+
+	p = start(t, env, "run")
+	if err := fake.WaitIdentified(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, text := range []string{"First answer.", "Second answer."} {
+		reply := button(team[0].Raw, "Reply")
+		var resp *discordtest.Response
+		// The new process may not have its guild yet when the first click
+		// arrives; a click that is not answered is clicked again, as a
+		// member would.
+		err := fake.WaitFor(ctx, func() bool { return fake.Connected() })
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := fake.Interact(ctx, discordtest.Button(reply, team[0].ID),
+			discordtest.FromUser(discordtest.TeamUserID, discordtest.TeamUsername), discordtest.InChannel("401"), discordtest.WithRoles(discordtest.TeamRoleID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err = fake.WaitResponse(ctx, in.ID)
+		if err != nil {
+			t.Fatalf("Reply after a restart not answered: %v\n%s", err, p.dump())
+		}
+		if resp.Type != discordgo.InteractionResponseModal {
+			t.Fatalf("Reply after a restart answered %d %s", resp.Type, resp.Raw)
+		}
+		in, err = fake.Interact(ctx, discordtest.ModalSubmit(resp.Data.CustomID, map[string]string{textInput(resp.Raw): text}),
+			discordtest.FromUser(discordtest.TeamUserID, discordtest.TeamUsername), discordtest.InChannel("401"), discordtest.WithRoles(discordtest.TeamRoleID), discordtest.OnMessage(team[0].ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fake.WaitResponse(ctx, in.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := fake.WaitFor(ctx, func() bool { return len(fake.DMs(discordtest.MemberUserID)) == i+1 }); err != nil {
+			t.Fatalf("answer %d not delivered: %v\n%s", i+1, err, p.stderr.String())
+		}
+	}
+	p.term()
+	dms := fake.DMs(discordtest.MemberUserID)
+	if len(dms) != 2 || !strings.Contains(string(dms[0].Raw), "First answer.") || !strings.Contains(string(dms[1].Raw), "Second answer.") {
+		t.Errorf("DMs %d: %q", len(dms), titles(dms))
+	}
+}
+
+// TestRelatedHostileQuery: a /related query that tries to ping is answered
+// without pinging anyone.
+func TestRelatedHostileQuery(t *testing.T) {
+	fake := discordtest.New(t)
+	f := newFeed(t, "relq", 3)
+	env := botEnv(fake, t.TempDir(), f.url())
+	p := startBot(t, fake, env)
+	ctx := waitCtx(t, 20*time.Second)
+	for _, q := range []string{"@everyone relq story", "<@&320> @here", strings.Repeat("x", 3000), "https://evil.example/?q=@everyone"} {
+		in, err := fake.Interact(ctx, discordtest.Command("related", discordtest.Opt("query", q)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := fake.WaitResponse(ctx, in.ID)
+		if err != nil {
+			t.Fatalf("%q not answered: %v\n%s", q, err, p.stderr.String())
+		}
+		ex, err := fake.WaitExchange(ctx, in.ID, func(e discordtest.Exchange) bool {
+			return resp.Type != discordgo.InteractionResponseDeferredChannelMessageWithSource || len(e.Edits) > 0
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ex.Refused) > 0 {
+			t.Errorf("%q: refused callbacks %+v", q, ex.Refused)
+		}
+		if o := ex.Original; o != nil && (o.MentionEveryone || len(o.MentionRoles) > 0 || len(o.Mentions) > 0) {
+			t.Errorf("%q: the answer pings: %s", q, resp.Raw)
+		}
+	}
+	p.term()
+}

@@ -20,7 +20,9 @@ import (
 func TestRepeatedCrashes(t *testing.T) {
 	for _, window := range []time.Duration{5 * time.Minute, time.Nanosecond} {
 		t.Run(fmt.Sprint("nonce window ", window), func(t *testing.T) {
-			fake := discordtest.New(t, discordtest.WithNonceWindow(window))
+			// Two posts a second: the kills land in the middle of a batch.
+			fake := discordtest.New(t, discordtest.WithNonceWindow(window),
+				discordtest.WithRateLimit("POST", "/channels/*/messages", 2, time.Second))
 			f := newFeed(t, "repeat", 8)
 			env := botEnv(fake, t.TempDir(), f.url())
 			env["BACKLOG_LIMIT"] = "8"
