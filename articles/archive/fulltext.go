@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -82,6 +84,12 @@ func (a *Archive) readPage(ctx context.Context, art articles.Article) error {
 		return ctx.Err()
 	}
 	summary := ""
+	if err != nil && transientPageError(err) {
+		// The site is down or busy: read the page on a later run.
+		metricFullText.WithLabelValues("retry").Inc()
+		a.log.Info("archive: article page unavailable for now", "article_id", art.ID, "url", art.URL, "error", err)
+		return nil
+	}
 	if err != nil {
 		text = ""
 		metricFullText.WithLabelValues("failed").Inc()
@@ -99,6 +107,18 @@ func (a *Archive) readPage(ctx context.Context, art articles.Article) error {
 		a.opts.OnText(art.ID)
 	}
 	return nil
+}
+
+// transientPageError reports whether a page read failed for a passing
+// reason (a 5xx, a 429, the network) rather than for good (a 4xx, a page
+// with no article).
+func transientPageError(err error) bool {
+	var he *articles.HTTPError
+	if errors.As(err, &he) {
+		return he.Status >= 500 || he.Status == http.StatusTooManyRequests
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
 }
 
 // isStub reports whether a feed's summary is only the start of the article

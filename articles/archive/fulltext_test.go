@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,6 +126,43 @@ func TestFullTextKeepsFullSummary(t *testing.T) {
 	}
 	if !strings.Contains(got.Text, wptest.Paragraphs(2)[1]) {
 		t.Errorf("text = %q", got.Text)
+	}
+}
+
+// A page that is down (503 after the retries) is read again on a later run
+// instead of being recorded as failed.
+func TestFullTextRetriesUnavailablePages(t *testing.T) {
+	t.Parallel()
+	s := wptest.New(t, wptest.Config{Posts: 3})
+	down := true
+	var mu sync.Mutex
+	s.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if down && r.URL.Path == strings.TrimPrefix(s.Link(2), s.URL) {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	})
+	h := newHarness()
+	id := h.store.add(articles.Article{Site: articles.SiteOf(s.URL), Key: "guid:y", URL: s.Link(2),
+		Summary: "Short…", NeedsFullText: true, Published: time.Now()})
+	a := h.newArchive(func(o *Options) { o.FullText = true })
+	if err := a.FullText(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if h.store.tried[id] {
+		t.Fatal("a page that was only unavailable was recorded as tried")
+	}
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	if err := a.FullText(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.store.byID[id]; !strings.Contains(got.Text, wptest.Paragraphs(2)[1]) {
+		t.Errorf("text after the site came back = %q", got.Text)
 	}
 }
 

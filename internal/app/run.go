@@ -171,6 +171,11 @@ func (r *runner) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 	if err != nil {
 		return usageError{fmt.Errorf("config: POST_SCHEDULE: %w", err)}
 	}
+	if !r.dryRun {
+		// Before the scheduler starts: its job asks the archive for full text.
+		r.archive = r.newArchive(fetcher)
+		r.health.SetSection("archive", func() any { return r.archive.Status() })
+	}
 	var wg sync.WaitGroup
 	start := func(name string, fn func(context.Context)) {
 		wg.Add(1)
@@ -207,9 +212,7 @@ func (r *runner) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 	if r.ask != nil {
 		start("ask", r.ask.Run)
 	}
-	if !r.dryRun {
-		r.archive = r.newArchive(fetcher)
-		r.health.SetSection("archive", func() any { return r.archive.Status() })
+	if r.archive != nil {
 		start("archive", func(ctx context.Context) { r.runArchive(ctx, feeds) })
 	}
 	r.log.Info("newsbot running", "feeds", len(feeds), "schedule", r.cfg.Schedule, "dry_run", r.dryRun)

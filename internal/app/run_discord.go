@@ -72,28 +72,41 @@ func (r *runner) newArchive(fetcher *articles.Fetcher) *archive.Archive {
 	})
 }
 
-// runArchive backfills the sites once (resuming an interrupted backfill),
-// then reads article pages for summary-only feeds whenever a poll asks.
+// backfillEvery is how often an unfinished backfill (a site that was down,
+// a long Retry-After) is resumed; a finished one costs no request.
+var backfillEvery = time.Hour
+
+// runArchive backfills the sites (resuming an interrupted backfill, and
+// again every backfillEvery until each is done), and reads article pages
+// for summary-only feeds whenever a poll asks.
 func (r *runner) runArchive(ctx context.Context, feeds []string) {
-	if r.cfg.BackfillLimit > 0 {
+	backfill := func() {
+		if r.cfg.BackfillLimit == 0 {
+			return
+		}
 		if err := r.archive.Backfill(ctx, feeds); err != nil && ctx.Err() == nil {
-			r.log.Warn("backfill stopped", "error", err)
+			r.log.Warn("backfill stopped; it resumes later", "error", err, "retry_in", backfillEvery)
 		}
 		if err := r.syncIndex(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("index sync failed", "error", err)
 		}
 	}
-	if !r.cfg.FullText {
-		return
-	}
+	backfill()
+	tick := time.NewTicker(backfillEvery)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-tick.C:
+			backfill()
 		case <-r.fullTextKick():
-		}
-		if err := r.archive.FullText(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("full text stopped", "error", err)
+			if !r.cfg.FullText {
+				continue
+			}
+			if err := r.archive.FullText(ctx); err != nil && ctx.Err() == nil {
+				r.log.Warn("full text stopped", "error", err)
+			}
 		}
 	}
 }
