@@ -76,7 +76,7 @@ func Main(ctx context.Context, args []string, io IO) int {
 		// was done is kept, and stopping on request is not a failure.
 		return exitOK
 	}
-	fmt.Fprintf(io.Stderr, "newsbot %s: %s\n", verb, oneLine(err.Error()))
+	fmt.Fprintf(io.Stderr, "newsbot %s: %s\n", verb, redact(oneLine(err.Error())))
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage
@@ -116,8 +116,11 @@ func loadConfig(io IO, need config.Need) (config.Config, error) {
 	return c, nil
 }
 
+// newLogger logs text lines to w; interaction tokens never reach them.
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	l := slog.New(redactingHandler{slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})})
+	slog.SetDefault(l) // for the few places that log through the default
+	return l
 }
 
 // flags returns a FlagSet that prints its usage to io.Stderr.
