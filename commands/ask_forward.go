@@ -198,7 +198,9 @@ func (a *Ask) sendNonce(ctx context.Context, channelID string, m *discordgo.Mess
 	cctx, cancel := context.WithTimeout(ctx, askCallTimeout)
 	defer cancel()
 	ep := discordgo.EndpointChannelMessages(channelID)
-	raw, err := a.dc.RequestWithBucketID("POST", ep, body, ep, discordgo.WithContext(cctx), discordgo.WithRetryOnRatelimit(false))
+	// Its own bucket: discordgo keys the messages GET by the bare URL, and
+	// that route's headers must not reset this one's count.
+	raw, err := a.dc.RequestWithBucketID("POST", ep, body, "POST "+ep, discordgo.WithContext(cctx), discordgo.WithRetryOnRatelimit(false))
 	if err != nil {
 		return nil, fmt.Errorf("ask: send to channel %s: %w", channelID, err)
 	}

@@ -120,7 +120,7 @@ func (h *relatedHandler) handle(ctx context.Context, i *discordgo.InteractionCre
 func relNoMatch(q string, isNamed bool, named related.Hit) string {
 	switch {
 	case isNamed:
-		return fmt.Sprintf("I found no article related enough to %s yet.", relLink(named))
+		return fmt.Sprintf("I found no article related enough to %s yet.", relName(named))
 	case q == "":
 		return "There are no articles to choose from yet. Try again once the first ones have arrived."
 	default:

@@ -170,8 +170,10 @@ func (l *loader) token(name string, required bool) string {
 	if v == "" {
 		return ""
 	}
-	if len(v) > 4 && strings.EqualFold(v[:4], "Bot ") {
+	if len(v) >= 4 && strings.EqualFold(v[:4], "Bot ") {
 		v = strings.TrimSpace(v[4:])
+	} else if strings.EqualFold(v, "Bot") {
+		v = ""
 	}
 	if v == "" || strings.ContainsAny(v, " \t\r\n\"'") {
 		l.fail(name, "is malformed: paste the token exactly as the developer portal shows it (value not shown)")
@@ -233,6 +235,8 @@ func validFeed(f string) bool {
 			return false
 		}
 		path = u.Path
+	} else if rest, ok := strings.CutPrefix(f, "file:"); ok {
+		path = rest // file:relative/path
 	}
 	st, err := os.Stat(path)
 	return err == nil && st.Mode().IsRegular()

@@ -73,6 +73,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"missing token", "DISCORD_TOKEN", "", "DISCORD_TOKEN is not set"},
 		{"token with space", "DISCORD_TOKEN", "abc def", "DISCORD_TOKEN is malformed"},
+		{"token is only the prefix", "DISCORD_TOKEN", "Bot", "DISCORD_TOKEN is malformed"},
 		{"channel not snowflake", "NEWS_CHANNEL_ID", "#news", "NEWS_CHANNEL_ID"},
 		{"channel zero", "TEAM_CHANNEL_ID", "0", "TEAM_CHANNEL_ID"},
 		{"missing feeds", "FEED_URLS", " ", "FEED_URLS is not set"},
@@ -116,7 +117,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	// A local file is a valid feed.
 	env := valid()
-	env["FEED_URLS"] = file + ",file://" + file
+	env["FEED_URLS"] = file + ",file://" + file + ",file:" + file
 	if _, err := Load(MapEnv(env), runNeed); err != nil {
 		t.Errorf("local file feed: %v", err)
 	}
