@@ -577,6 +577,16 @@ func (b *Bot) checkPermissions() {
 			key, msg := permissionProblem(perm, name, t.id)
 			now[key] = missingPerm{msg, t.id, perm}
 		}
+		if t.id == b.o.TeamChannelID {
+			b.s.State.RLock()
+			public := PublicChannel(guild, ch)
+			b.s.State.RUnlock()
+			if public {
+				now["team_channel_public"] = missingPerm{fmt.Sprintf(
+					"the team channel #%s (%s) is visible to @everyone: members can read questions and press the team's buttons; make it private",
+					name, t.id), t.id, "private channel"}
+			}
+		}
 	}
 	b.mu.Lock()
 	var added, cleared []string

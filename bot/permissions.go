@@ -160,3 +160,13 @@ func permissionProblem(perm, channelName, channelID string) (key, msg string) {
 	return "permission:" + channelID + ":" + perm,
 		fmt.Sprintf("missing permission %s in #%s (%s)", perm, name, channelID)
 }
+
+// PublicChannel reports whether a member with no role but @everyone can
+// see ch (a team channel must not be public).
+func PublicChannel(g *discordgo.Guild, ch *discordgo.Channel) bool {
+	if g == nil || ch == nil {
+		return false
+	}
+	nobody := &discordgo.Member{GuildID: g.ID, User: &discordgo.User{ID: "0"}}
+	return ComputePermissions(g, nobody, ch)&discordgo.PermissionViewChannel != 0
+}

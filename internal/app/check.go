@@ -116,6 +116,7 @@ func (c *checklist) checkDiscord(ctx context.Context, cfg config.Config) {
 	}
 	if team != nil {
 		c.checkPermissions(guild, member, team, "team channel", bot.TeamChannelNeeds)
+		c.checkPrivate(guild, team)
 	}
 	if cfg.NewsRoleID != "" {
 		c.checkRole(guild, member, cfg.NewsRoleID)
@@ -156,6 +157,17 @@ func (c *checklist) checkPermissions(g *discordgo.Guild, m *discordgo.Member, ch
 		return
 	}
 	c.ok("the bot has every permission it needs in #%s", ch.Name)
+}
+
+// checkPrivate makes sure members cannot see the team channel: they would
+// read every question and could press Reply, Close and Block.
+func (c *checklist) checkPrivate(g *discordgo.Guild, ch *discordgo.Channel) {
+	if bot.PublicChannel(g, ch) {
+		c.bad(fmt.Sprintf("the team channel #%s is visible to @everyone: members would read every question and could answer with its buttons", ch.Name),
+			fmt.Sprintf("#%s > Edit Channel > Permissions: make it private (deny View Channel to @everyone), allow the team's role and the bot", ch.Name))
+		return
+	}
+	c.ok("the team channel #%s is private", ch.Name)
 }
 
 func (c *checklist) checkRole(g *discordgo.Guild, m *discordgo.Member, roleID string) {

@@ -56,7 +56,7 @@ func TestCheckAllGreen(t *testing.T) {
 	if code != 0 || strings.Contains(out, "✗") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	for _, want := range []string{"token accepted", "NEWS_CHANNEL_ID is #news", "TEAM_CHANNEL_ID is #team", "every permission", "20 items", "does not exist yet", "slash commands registered"} {
+	for _, want := range []string{"token accepted", "NEWS_CHANNEL_ID is #news", "TEAM_CHANNEL_ID is #team", "every permission", "is private", "20 items", "does not exist yet", "slash commands registered"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -104,6 +104,9 @@ func TestCheckFindsProblems(t *testing.T) {
 			fake.AddRole("300", discordgo.Role{ID: "330", Name: "news"})
 			env["NEWS_ROLE_ID"] = "330"
 		}, []string{"cannot be mentioned", "Allow anyone to @mention"}},
+		{"team channel visible to everyone", func(fake *discordtest.Server, env map[string]string) {
+			fake.SetOverwrites("401") // no overwrite: @everyone sees it
+		}, []string{"visible to @everyone", "make it private"}},
 		{"commands not registered", func(fake *discordtest.Server, env map[string]string) { fake.SetCommands("", nil) },
 			[]string{"differ", "newsbot run"}},
 	}
