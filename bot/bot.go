@@ -358,7 +358,20 @@ func apiHost(apiURL string) string {
 // DISCORD_GUILD_ID and the team channel against it.
 func (b *Bot) findGuild(ctx context.Context) (string, error) {
 	news, err := b.channel(ctx, "NEWS_CHANNEL_ID", b.o.NewsChannelID)
-	if err != nil {
+	var ae *accessError
+	switch {
+	case errors.As(err, &ae):
+		// No access or no such channel: like a post that gets 403/404, it
+		// is reported and news waits until it is fixed, if the guild can be
+		// known otherwise; commands keep working meanwhile.
+		g := b.fallbackGuild()
+		if g == "" {
+			return "", err
+		}
+		b.reportChannel("news_channel", ae)
+		b.checkTeam(ctx, g)
+		return g, nil
+	case err != nil:
 		return "", err
 	}
 	if news.GuildID == "" {
@@ -367,17 +380,57 @@ func (b *Bot) findGuild(ctx context.Context) (string, error) {
 	if b.o.GuildID != "" && b.o.GuildID != news.GuildID {
 		return "", fmt.Errorf("discord: DISCORD_GUILD_ID %s is not the guild of NEWS_CHANNEL_ID %s (that is %s)", b.o.GuildID, news.ID, news.GuildID)
 	}
-	if b.o.TeamChannelID != "" {
-		team, err := b.channel(ctx, "TEAM_CHANNEL_ID", b.o.TeamChannelID)
-		if err != nil {
-			return "", err
-		}
-		if team.GuildID != news.GuildID {
-			return "", fmt.Errorf("discord: TEAM_CHANNEL_ID %s is not in the news channel's guild %s", team.ID, news.GuildID)
-		}
+	if err := b.checkTeam(ctx, news.GuildID); err != nil {
+		return "", err
 	}
 	return news.GuildID, nil
 }
+
+// checkTeam checks that the team channel is in the guild; one the bot
+// cannot read is reported (questions stay queued until it is fixed).
+func (b *Bot) checkTeam(ctx context.Context, guildID string) error {
+	if b.o.TeamChannelID == "" {
+		return nil
+	}
+	team, err := b.channel(ctx, "TEAM_CHANNEL_ID", b.o.TeamChannelID)
+	var ae *accessError
+	if errors.As(err, &ae) {
+		b.reportChannel("team_channel", ae)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if team.GuildID != guildID {
+		return fmt.Errorf("discord: TEAM_CHANNEL_ID %s is not in the news channel's guild %s", team.ID, guildID)
+	}
+	return nil
+}
+
+func (b *Bot) reportChannel(key string, ae *accessError) {
+	b.health.SetProblem(key, ae.msg)
+	b.log.Error(ae.msg)
+}
+
+// fallbackGuild is the guild to serve when the news channel cannot be read:
+// DISCORD_GUILD_ID, else the only guild the bot is in.
+func (b *Bot) fallbackGuild() string {
+	if b.o.GuildID != "" {
+		return b.o.GuildID
+	}
+	b.s.State.RLock()
+	defer b.s.State.RUnlock()
+	if len(b.s.State.Guilds) == 1 {
+		return b.s.State.Guilds[0].ID
+	}
+	return ""
+}
+
+// accessError is a channel the bot cannot see (403) or that does not
+// exist (404).
+type accessError struct{ msg string }
+
+func (e *accessError) Error() string { return e.msg }
 
 func (b *Bot) channel(ctx context.Context, name, id string) (*discordgo.Channel, error) {
 	if id == "" {
@@ -396,9 +449,9 @@ func (b *Bot) channel(ctx context.Context, name, id string) (*discordgo.Channel,
 	if errors.As(err, &re) && re.Response != nil {
 		switch re.Response.StatusCode {
 		case 404:
-			return nil, fmt.Errorf("discord: %s %s: no such channel (check the id, and that the bot is in that server)", name, id)
+			return nil, &accessError{fmt.Sprintf("discord: %s %s: no such channel (check the id, and that the bot is in that server)", name, id)}
 		case 403:
-			return nil, fmt.Errorf("discord: %s %s: the bot cannot see this channel (give it View Channel there)", name, id)
+			return nil, &accessError{fmt.Sprintf("discord: %s %s: the bot cannot see this channel (give it View Channel there)", name, id)}
 		}
 	}
 	return nil, classifyConnErr(err, b.o.APIURL)

@@ -389,15 +389,19 @@ func TestCoreE2EMissingChannelAndWrongGuild(t *testing.T) {
 	tests := []struct {
 		name string
 		edit func(o *Options)
+		two  bool // the bot is in a second guild: the news channel's guild cannot be guessed
 		want string
 	}{
-		{"news channel", func(o *Options) { o.NewsChannelID = "4040" }, "NEWS_CHANNEL_ID 4040: no such channel"},
-		{"guild id", func(o *Options) { o.GuildID = "333" }, "DISCORD_GUILD_ID 333 is not the guild of NEWS_CHANNEL_ID 400"},
+		{"news channel, two guilds", func(o *Options) { o.NewsChannelID = "4040" }, true, "NEWS_CHANNEL_ID 4040: no such channel"},
+		{"guild id", func(o *Options) { o.GuildID = "333" }, false, "DISCORD_GUILD_ID 333 is not the guild of NEWS_CHANNEL_ID 400"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := testCtx(t)
 			e := newE2E(t, tt.edit)
+			if tt.two {
+				e.srv.AddGuild("700", "Other Guild", discordgo.PermissionViewChannel, true)
+			}
 			err := e.bot.Open(ctx)
 			t.Logf("%s: %v", tt.name, err)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -407,6 +411,28 @@ func TestCoreE2EMissingChannelAndWrongGuild(t *testing.T) {
 				t.Errorf("commands registered despite the error (%d writes)", n)
 			}
 		})
+	}
+}
+
+// A news channel the bot cannot read at start is reported on /healthz, as a
+// post's 403/404 would be; the bot serves its only guild meanwhile.
+func TestCoreE2EMissingNewsChannelReported(t *testing.T) {
+	ctx := testCtx(t)
+	e := newE2E(t, func(o *Options) { o.NewsChannelID = "4040" })
+	if err := e.bot.Open(ctx); err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	found := false
+	for _, p := range e.health.Problems() {
+		if p.Key == "news_channel" && strings.Contains(p.Message, "NEWS_CHANNEL_ID 4040: no such channel") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("problems %+v lack the missing news channel", e.health.Problems())
+	}
+	if e.bot.GuildID() != discordtest.GuildID {
+		t.Errorf("guild %q", e.bot.GuildID())
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 // TestFeedFaults: failing feeds (500, garbage, over 10 MB, hanging) never
 // stop a good one; /healthz lists each failing feed and stays 200.
 func TestFeedFaults(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	good := newFeed(t, "good", 2)
 	bad := map[string]*feed{}
@@ -54,6 +55,7 @@ func TestFeedFaults(t *testing.T) {
 // TestHangingFeed: a feed that never finishes its answer must not hold back
 // the posts of a good feed (design.md: a failing feed never stops the others).
 func TestHangingFeed(t *testing.T) {
+	t.Parallel()
 	if !hangFixed {
 		t.Skip("BUG: a hanging feed delays every other feed's posts by the whole fetch timeout (20 s): runner.job waits for Poller.PollAll, which waits for every feed")
 	}
@@ -79,6 +81,7 @@ const hangFixed = false
 // TestHostileFeedInput: mentions, long titles, markdown and HTML in a feed
 // never break a post or ping anyone but the news role.
 func TestHostileFeedInput(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	f := newFeed(t, "hostile", 0)
 	long := strings.Repeat("Gopher ", 150) // 1,050 characters
@@ -154,6 +157,7 @@ func TestHostileFeedInput(t *testing.T) {
 
 // TestRelatedCLI: `newsbot fetch` then `newsbot related --json QUERY`.
 func TestRelatedCLI(t *testing.T) {
+	t.Parallel()
 	f := newFeed(t, "rel", 0)
 	topics := []struct{ title, desc string }{
 		{"Generics in Go: type parameters explained", "Type parameters and constraints let functions work on many types. Generics generics constraints."},
@@ -231,6 +235,7 @@ func TestRelatedCLI(t *testing.T) {
 // TestConfigErrors: each malformed variable stops the start with one stderr
 // line naming it; the token is never printed.
 func TestConfigErrors(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	const secret = "MTIzNDU2Nzg5.secret-token.value"
 	cases := map[string]string{

@@ -78,6 +78,7 @@ func textInput(raw json.RawMessage) string {
 // member gets "#N" in time; Reply opens a modal whose submit reaches the
 // member by DM, or, with DMs closed, in a private thread with the member.
 func TestAsk(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	f := newFeed(t, "ask", 1)
 	env := botEnv(fake, t.TempDir(), f.url())
@@ -195,6 +196,7 @@ func TestAsk(t *testing.T) {
 // TestRelatedBurst: 100 /related from 20 members at once, each answered
 // exactly once within the fake's deadline.
 func TestRelatedBurst(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	f := newFeed(t, "burst", 8)
 	env := botEnv(fake, t.TempDir(), f.url())
@@ -254,6 +256,7 @@ func TestRelatedBurst(t *testing.T) {
 // restart (buttons carry no in-memory state); a second answer is delivered
 // too, after the first.
 func TestAskAnswerAfterRestart(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	f := newFeed(t, "askrestart", 1)
 	env := botEnv(fake, t.TempDir(), f.url())
@@ -320,6 +323,7 @@ func TestAskAnswerAfterRestart(t *testing.T) {
 // TestRelatedHostileQuery: a /related query that tries to ping is answered
 // without pinging anyone.
 func TestRelatedHostileQuery(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	f := newFeed(t, "relq", 3)
 	env := botEnv(fake, t.TempDir(), f.url())

@@ -18,6 +18,7 @@ import (
 // twice, then a clean run: every article once, in order. With Discord's
 // nonce window long gone, newsbot must rely on the channel's recent messages.
 func TestRepeatedCrashes(t *testing.T) {
+	t.Parallel()
 	for _, window := range []time.Duration{5 * time.Minute, time.Nanosecond} {
 		t.Run(fmt.Sprint("nonce window ", window), func(t *testing.T) {
 			// Two posts a second: the kills land in the middle of a batch.
@@ -49,6 +50,7 @@ func TestRepeatedCrashes(t *testing.T) {
 // TestBadRequestFailsOnlyThatArticle: a 400 marks that article failed (shown
 // on /healthz) and the others are still posted, in order.
 func TestBadRequestFailsOnlyThatArticle(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	f := newFeed(t, "bad400", 4)
 	env := botEnv(fake, t.TempDir(), f.url())
@@ -77,6 +79,7 @@ func TestBadRequestFailsOnlyThatArticle(t *testing.T) {
 // TestSameArticleTwiceAndEdited: the same items from two feed URLs of one
 // site are posted once; an edited title is not a new article.
 func TestSameArticleTwiceAndEdited(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	f := newFeed(t, "dup", 3)
 	env := botEnv(fake, t.TempDir(), f.url(), f.srv.URL+"/feed/atom/", f.srv.URL+"/?feed=rss2")
@@ -106,6 +109,7 @@ func TestSameArticleTwiceAndEdited(t *testing.T) {
 // title, and no NEWS_ROLE_ID: every item is still posted within Discord's
 // limits, and no post can ping anyone.
 func TestHostileLinks(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	srv := newRawFeed(t, func(base string) string {
 		return `<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>@everyone &lt;@&amp;320&gt; site</title><link>` + base + `/</link>
@@ -163,6 +167,7 @@ func newRawFeed(t *testing.T, body func(base string) string) *httptest.Server {
 // 3/10m: each answered once; exactly 3 accepted per member, with distinct
 // numbers; 60 questions in the team channel.
 func TestAskBurstRateLimit(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	f := newFeed(t, "askburst", 1)
 	env := botEnv(fake, t.TempDir(), f.url())
@@ -243,6 +248,7 @@ func TestAskBurstRateLimit(t *testing.T) {
 // TestAskEmptyAndQueued: an empty question is refused; while the team
 // channel refuses, a question is "queued as #N" and forwarded once it works.
 func TestAskEmptyAndQueued(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	f := newFeed(t, "askq", 1)
 	env := botEnv(fake, t.TempDir(), f.url())
@@ -293,6 +299,7 @@ func TestAskEmptyAndQueued(t *testing.T) {
 // TestHealthzFollowsGateway: 200 while connected, 503 when the gateway is
 // lost, 200 again after it is back; /related is answered after.
 func TestHealthzFollowsGateway(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	f := newFeed(t, "gw", 2)
 	env := botEnv(fake, t.TempDir(), f.url())
@@ -328,6 +335,7 @@ func TestHealthzFollowsGateway(t *testing.T) {
 // TestWrongTokenNeverPrinted: Discord refuses the token: the start stops
 // (non-zero) naming DISCORD_TOKEN, and the token is never printed.
 func TestWrongTokenNeverPrinted(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	f := newFeed(t, "tok", 1)
 	env := botEnv(fake, t.TempDir(), f.url())
@@ -352,6 +360,7 @@ func TestWrongTokenNeverPrinted(t *testing.T) {
 
 // TestDotEnv: a .env in the working directory is read; real variables win.
 func TestDotEnv(t *testing.T) {
+	t.Parallel()
 	f := newFeed(t, "dotenv", 2)
 	dir := t.TempDir()
 	dotenv := "FEED_URLS=" + f.url() + "\nDATABASE_URL=" + filepath.Join(dir, "env.db") + "\nLOG_LEVEL=loud\nBACKFILL_LIMIT=0\nFULL_TEXT=off\n"

@@ -27,6 +27,7 @@ func exactlyOnce(t *testing.T, fake *discordtest.Server, want []string, stderr s
 // TestCrashWhileSendIsHeld: SIGKILL while Discord holds the first send; a
 // restart on the same database posts every article once, in order.
 func TestCrashWhileSendIsHeld(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	f := newFeed(t, "crash", 4)
 	env := botEnv(fake, t.TempDir(), f.url())
@@ -55,6 +56,7 @@ func TestCrashWhileSendIsHeld(t *testing.T) {
 // lost; the process is SIGKILLed before it learns anything; a restart must
 // not post it twice.
 func TestCrashAfterAcceptedSend(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	f := newFeed(t, "accepted", 4)
 	env := botEnv(fake, t.TempDir(), f.url())
@@ -91,6 +93,7 @@ func TestCrashAfterAcceptedSend(t *testing.T) {
 // forgotten the nonce by the restart (its window is minutes): newsbot must
 // find the message among the channel's recent ones.
 func TestCrashAfterAcceptedSendNonceForgotten(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t, discordtest.WithNonceWindow(time.Nanosecond))
 	f := newFeed(t, "forgot", 3)
 	env := botEnv(fake, t.TempDir(), f.url())
@@ -115,6 +118,7 @@ func TestCrashAfterAcceptedSendNonceForgotten(t *testing.T) {
 
 // TestSIGTERM: exit 0 within 10 s, idle and with a send hanging at Discord.
 func TestSIGTERM(t *testing.T) {
+	t.Parallel()
 	t.Run("idle", func(t *testing.T) {
 		fake := discordtest.New(t)
 		f := newFeed(t, "term", 1)
@@ -147,6 +151,7 @@ func TestSIGTERM(t *testing.T) {
 // TestDiscordFaultsOnPosting: 500 x3, then 429, then OK: each article once,
 // oldest first.
 func TestDiscordFaultsOnPosting(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	f := newFeed(t, "faults", 5)
 	env := botEnv(fake, t.TempDir(), f.url())
@@ -179,6 +184,7 @@ func TestDiscordFaultsOnPosting(t *testing.T) {
 // TestMissingPermission: without Send Messages in the news channel, /healthz
 // names the permission and stays 200; once fixed, the articles are posted.
 func TestMissingPermission(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	f := newFeed(t, "perm", 2)
 	env := botEnv(fake, t.TempDir(), f.url())
@@ -225,6 +231,7 @@ func TestMissingPermission(t *testing.T) {
 // TestRestartPostsNothingAgain: a second run on the same database posts
 // nothing again; an item added later is posted once.
 func TestRestartPostsNothingAgain(t *testing.T) {
+	t.Parallel()
 	fake := discordtest.New(t)
 	f := newFeed(t, "restart", 5)
 	env := botEnv(fake, t.TempDir(), f.url())
