@@ -94,8 +94,11 @@ func (d *discordSender) Send(ctx context.Context, channelID string, m *discordgo
 		}
 	}
 	body := messageCreate{MessageSend: m, Nonce: nonce, EnforceNonce: nonce != ""}
+	// No discordgo retry on a 502 either: it would re-send at once, and a
+	// 502 may come after the message was created (the poster decides, and
+	// looks before it sends again).
 	resp, err := d.s.RequestWithBucketID(http.MethodPost, discordgo.EndpointChannelMessages(channelID), body, bucket,
-		discordgo.WithRetryOnRatelimit(false), discordgo.WithContext(ctx))
+		discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(0), discordgo.WithContext(ctx))
 	if err != nil {
 		var rl *discordgo.RateLimitError
 		if errors.As(err, &rl) && rl.TooManyRequests != nil {

@@ -200,7 +200,9 @@ func (a *Ask) sendNonce(ctx context.Context, channelID string, m *discordgo.Mess
 	ep := discordgo.EndpointChannelMessages(channelID)
 	// Its own bucket: discordgo keys the messages GET by the bare URL, and
 	// that route's headers must not reset this one's count.
-	raw, err := a.dc.RequestWithBucketID("POST", ep, body, "POST "+ep, discordgo.WithContext(cctx), discordgo.WithRetryOnRatelimit(false))
+	// No discordgo retry on a 502: it would re-send at once, and a 502 may
+	// come after the message was created (the retry loop looks first).
+	raw, err := a.dc.RequestWithBucketID("POST", ep, body, "POST "+ep, discordgo.WithContext(cctx), discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(0))
 	if err != nil {
 		return nil, fmt.Errorf("ask: send to channel %s: %w", channelID, err)
 	}

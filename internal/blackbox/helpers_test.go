@@ -5,7 +5,6 @@ package blackbox
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -409,5 +408,10 @@ func (f *feed) serve(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, b.String())
 }
 
-// errNotYet marks a condition not reached.
-var errNotYet = errors.New("not yet")
+// skipShort skips a test that takes several seconds under -short.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("several seconds of real schedules and back-off; skipped in -short")
+	}
+}

@@ -155,6 +155,39 @@ func TestHostileFeedInput(t *testing.T) {
 	}
 }
 
+// TestAlsoReadInjection: a title with markdown link syntax, shown in
+// another post's "Also Read" list, cannot turn into a link of its own or
+// break the list's link.
+func TestAlsoReadInjection(t *testing.T) {
+	t.Parallel()
+	fake := discordtest.New(t)
+	f := newFeed(t, "inject", 0)
+	body := "Gophers and channels and goroutines: a long story about gophers, channels and goroutines."
+	f.add(item{Title: "Gophers [click me](https://evil.example/phish) and channels", Desc: body})
+	f.add(item{Title: "Gophers ]) [x](https://evil.example/2) channels", Desc: body})
+	f.add(item{Title: "Gophers, channels and goroutines", Desc: body})
+	env := botEnv(fake, t.TempDir(), f.url())
+	env["BACKLOG_LIMIT"] = "3"
+	p := start(t, env, "run")
+	if _, err := fake.WaitMessages(waitCtx(t, 20*time.Second), "400", 3); err != nil {
+		t.Fatalf("%v\n%s", err, p.stderr.String())
+	}
+	p.term()
+	last := fake.Messages("400")[2]
+	var also string
+	for _, fl := range last.Embeds[0].Fields {
+		also += fl.Value
+	}
+	if !strings.Contains(also, "inject/story-1/") {
+		t.Skipf("story 1 not in the Also Read list of story 3: %q", also)
+	}
+	for _, bad := range []string{"](https://evil.example/phish)", "](https://evil.example/2)"} {
+		if strings.Contains(also, bad) {
+			t.Errorf("a title's markdown link survives in Also Read: %q", also)
+		}
+	}
+}
+
 // TestRelatedCLI: `newsbot fetch` then `newsbot related --json QUERY`.
 func TestRelatedCLI(t *testing.T) {
 	t.Parallel()
@@ -276,6 +309,30 @@ func TestConfigErrors(t *testing.T) {
 			if strings.Contains(out+errs, secret) || strings.Contains(out+errs, "secret-token") {
 				t.Errorf("the token was printed: %q %q", out, errs)
 			}
+		})
+	}
+}
+
+// TestConfigAccepted: valid spellings design.md allows: a token with its
+// "Bot " prefix, a 6-field cron spec with CRON_TZ, a file: URI database.
+func TestConfigAccepted(t *testing.T) {
+	t.Parallel()
+	for name, set := range map[string]func(env map[string]string){
+		"token with Bot prefix": func(env map[string]string) { env["DISCORD_TOKEN"] = "Bot " + discordtest.Token },
+		"6-field cron with TZ":  func(env map[string]string) { env["POST_SCHEDULE"] = "CRON_TZ=Europe/Paris */1 * * * * *" },
+		"file: URI database":    func(env map[string]string) { env["DATABASE_URL"] = "file:" + env["DATABASE_URL"] + "?cache=private" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fake := discordtest.New(t)
+			f := newFeed(t, "cfg", 1)
+			env := botEnv(fake, t.TempDir(), f.url())
+			set(env)
+			p := start(t, env, "run")
+			if _, err := fake.WaitMessages(waitCtx(t, 20*time.Second), "400", 1); err != nil {
+				t.Fatalf("%v\n%s", err, p.dump())
+			}
+			p.term()
 		})
 	}
 }

@@ -281,20 +281,12 @@ func TestAskAnswerAfterRestart(t *testing.T) {
 	}
 	for i, text := range []string{"First answer.", "Second answer."} {
 		reply := button(team[0].Raw, "Reply")
-		var resp *discordtest.Response
-		// The new process may not have its guild yet when the first click
-		// arrives; a click that is not answered is clicked again, as a
-		// member would.
-		err := fake.WaitFor(ctx, func() bool { return fake.Connected() })
-		if err != nil {
-			t.Fatal(err)
-		}
 		in, err := fake.Interact(ctx, discordtest.Button(reply, team[0].ID),
 			discordtest.FromUser(discordtest.TeamUserID, discordtest.TeamUsername), discordtest.InChannel("401"), discordtest.WithRoles(discordtest.TeamRoleID))
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, err = fake.WaitResponse(ctx, in.ID)
+		resp, err := fake.WaitResponse(ctx, in.ID)
 		if err != nil {
 			t.Fatalf("Reply after a restart not answered: %v\n%s", err, p.dump())
 		}
@@ -352,4 +344,68 @@ func TestRelatedHostileQuery(t *testing.T) {
 		}
 	}
 	p.term()
+}
+
+// TestAskCrashExactlyOnce: the team channel creates the question's message
+// but the answer is lost, and the process is SIGKILLed: after a restart the
+// question is in the team channel once, with its discussion thread.
+func TestAskCrashExactlyOnce(t *testing.T) {
+	t.Parallel()
+	skipShort(t)
+	fake := discordtest.New(t)
+	f := newFeed(t, "askcrash", 1)
+	env := botEnv(fake, t.TempDir(), f.url())
+	p := startBot(t, fake, env)
+	ctx := waitCtx(t, 40*time.Second)
+	fake.AcceptThenFail("POST", "/channels/401/messages", 0)
+	in, err := fake.Interact(ctx, discordtest.Command("ask", discordtest.Opt("question", "Lost answer, crash, restart?")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fake.WaitMessages(ctx, "401", 1); err != nil {
+		t.Fatal(err)
+	}
+	p.kill()
+	if ex, _ := fake.Exchange(in.ID); ex.Response != nil && !strings.Contains(ex.Response.Data.Content, "#1") {
+		t.Errorf("confirmation %q", ex.Response.Data.Content)
+	}
+
+	p = start(t, env, "run")
+	err = fake.WaitFor(ctx, func() bool { return len(fake.Threads("401")) > 0 })
+	if err != nil {
+		t.Fatalf("the restarted bot never finished the forward (no team thread): %v\nteam messages %d\n%s", err, len(fake.Messages("401")), p.stderr.String())
+	}
+	p.term()
+	if n := len(fake.Messages("401")); n != 1 {
+		t.Errorf("%d team messages for one question", n)
+	}
+}
+
+// TestAskAcceptedThen502: the team channel creates the question's message
+// and answers 502, with Discord's nonce already forgotten: the question is
+// in the team channel once.
+func TestAskAcceptedThen502(t *testing.T) {
+	t.Parallel()
+	skipShort(t)
+	fake := discordtest.New(t, discordtest.WithNonceWindow(time.Nanosecond))
+	f := newFeed(t, "ask502", 1)
+	env := botEnv(fake, t.TempDir(), f.url())
+	p := startBot(t, fake, env)
+	ctx := waitCtx(t, 30*time.Second)
+	fake.AcceptThenFail("POST", "/channels/401/messages", 502)
+	in, err := fake.Interact(ctx, discordtest.Command("ask", discordtest.Opt("question", "Accepted then 502?")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fake.WaitResponse(ctx, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The forward is done once its discussion thread exists.
+	if err := fake.WaitFor(ctx, func() bool { return len(fake.Threads("401")) > 0 }); err != nil {
+		t.Fatalf("no team thread: %v\n%s", err, p.stderr.String())
+	}
+	p.term()
+	if n := len(fake.Messages("401")); n != 1 {
+		t.Errorf("%d team messages for one question\n%s", n, p.stderr.String())
+	}
 }

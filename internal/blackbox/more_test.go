@@ -19,6 +19,7 @@ import (
 // nonce window long gone, newsbot must rely on the channel's recent messages.
 func TestRepeatedCrashes(t *testing.T) {
 	t.Parallel()
+	skipShort(t)
 	for _, window := range []time.Duration{5 * time.Minute, time.Nanosecond} {
 		t.Run(fmt.Sprint("nonce window ", window), func(t *testing.T) {
 			// Two posts a second: the kills land in the middle of a batch.
@@ -80,6 +81,7 @@ func TestBadRequestFailsOnlyThatArticle(t *testing.T) {
 // site are posted once; an edited title is not a new article.
 func TestSameArticleTwiceAndEdited(t *testing.T) {
 	t.Parallel()
+	skipShort(t)
 	fake := discordtest.New(t)
 	f := newFeed(t, "dup", 3)
 	env := botEnv(fake, t.TempDir(), f.url(), f.srv.URL+"/feed/atom/", f.srv.URL+"/?feed=rss2")
@@ -249,6 +251,7 @@ func TestAskBurstRateLimit(t *testing.T) {
 // channel refuses, a question is "queued as #N" and forwarded once it works.
 func TestAskEmptyAndQueued(t *testing.T) {
 	t.Parallel()
+	skipShort(t)
 	fake := discordtest.New(t)
 	f := newFeed(t, "askq", 1)
 	env := botEnv(fake, t.TempDir(), f.url())
@@ -378,4 +381,35 @@ func TestDotEnv(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "env.db")); err != nil {
 		t.Errorf("DATABASE_URL from .env not used: %v", err)
 	}
+}
+
+// TestVerbsBesideRunningBot: fetch and related run beside a running bot on
+// the same database; the bot goes on posting.
+func TestVerbsBesideRunningBot(t *testing.T) {
+	t.Parallel()
+	fake := discordtest.New(t)
+	f := newFeed(t, "beside", 4)
+	env := botEnv(fake, t.TempDir(), f.url())
+	p := start(t, env, "run")
+	ctx := waitCtx(t, 30*time.Second)
+	if _, err := fake.WaitMessages(ctx, "400", 3); err != nil {
+		t.Fatalf("%v\n%s", err, p.stderr.String())
+	}
+	verbEnv := map[string]string{"FEED_URLS": env["FEED_URLS"], "DATABASE_URL": env["DATABASE_URL"], "BACKFILL_LIMIT": "0", "FULL_TEXT": "off"}
+	f.add(item{})
+	for range 3 {
+		if code, out, errs := run(t, verbEnv, "fetch"); code != 0 {
+			t.Fatalf("fetch beside the bot: exit %d\n%s\n%s", code, out, errs)
+		}
+		code, out, errs := run(t, verbEnv, "related", "--json", "beside story 2")
+		if code != 0 || !strings.HasPrefix(strings.TrimSpace(out), "[") {
+			t.Fatalf("related beside the bot: exit %d\n%s\n%s", code, out, errs)
+		}
+	}
+	// The item that fetch recorded first is still new to the bot: posted once.
+	if _, err := fake.WaitMessages(ctx, "400", 4); err != nil {
+		t.Fatalf("the bot did not post the item that fetch saw first: %v: %q\n%s", err, titles(fake.Messages("400")), p.stderr.String())
+	}
+	p.term()
+	exactlyOnce(t, fake, f.titles(1), p.stderr.String())
 }

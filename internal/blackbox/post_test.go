@@ -2,6 +2,7 @@ package blackbox
 
 import (
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,10 +149,45 @@ func TestSIGTERM(t *testing.T) {
 	})
 }
 
+// TestSIGTERMWhileWaiting: SIGTERM (and SIGINT) end the process with 0
+// within 10 s while Discord rate-limits it for 30 s, or a feed hangs.
+func TestSIGTERMWhileWaiting(t *testing.T) {
+	t.Parallel()
+	t.Run("rate limited", func(t *testing.T) {
+		fake := discordtest.New(t)
+		f := newFeed(t, "term429", 2)
+		env := botEnv(fake, t.TempDir(), f.url())
+		fake.Fail("POST", postRoute, discordtest.Fault{Status: 429, RetryAfter: 30 * time.Second, Global: true, Times: 100})
+		p := start(t, env, "run")
+		if _, err := fake.WaitRequest(waitCtx(t, 20*time.Second), func(r discordtest.Request) bool {
+			return r.Method == "POST" && r.Path == postRoute && r.Status == 429
+		}); err != nil {
+			t.Fatalf("%v\n%s", err, p.stderr.String())
+		}
+		p.term()
+	})
+	t.Run("feed hanging, SIGINT", func(t *testing.T) {
+		fake := discordtest.New(t)
+		f := newFeed(t, "termhang", 1)
+		f.setMode(modeHang)
+		env := botEnv(fake, t.TempDir(), f.url())
+		p := start(t, env, "run")
+		if err := f.waitHits(waitCtx(t, 20*time.Second), 1); err != nil {
+			t.Fatalf("%v\n%s", err, p.stderr.String())
+		}
+		_ = p.cmd.Process.Signal(os.Interrupt)
+		code, ok := p.wait(10 * time.Second)
+		if !ok || code != 0 {
+			t.Fatalf("SIGINT with a hanging feed: exited %v, status %d\n%s", ok, code, p.dump())
+		}
+	})
+}
+
 // TestDiscordFaultsOnPosting: 500 x3, then 429, then OK: each article once,
 // oldest first.
 func TestDiscordFaultsOnPosting(t *testing.T) {
 	t.Parallel()
+	skipShort(t)
 	fake := discordtest.New(t)
 	f := newFeed(t, "faults", 5)
 	env := botEnv(fake, t.TempDir(), f.url())
@@ -181,57 +217,71 @@ func TestDiscordFaultsOnPosting(t *testing.T) {
 	}
 }
 
-// TestMissingPermission: without Send Messages in the news channel, /healthz
-// names the permission and stays 200; once fixed, the articles are posted.
+// TestMissingPermission: without a permission in the news channel (Send
+// Messages, Embed Links, View Channel), /healthz names it and stays 200;
+// once fixed, the articles are posted, once each.
 func TestMissingPermission(t *testing.T) {
 	t.Parallel()
-	fake := discordtest.New(t)
-	f := newFeed(t, "perm", 2)
-	env := botEnv(fake, t.TempDir(), f.url())
-	env["BACKLOG_LIMIT"] = "2"
-	addr := freeAddr(t)
-	env["HTTP_ADDR"] = addr
-	fake.SetOverwrites(discordtest.NewsChannelID, &discordgo.PermissionOverwrite{
-		ID: discordtest.BotRoleID, Type: discordgo.PermissionOverwriteTypeRole, Deny: discordgo.PermissionSendMessages,
-	})
-	p := start(t, env, "run")
-	ctx := waitCtx(t, 30*time.Second)
-	status, body, err := waitHealthz(ctx, addr, func(_ int, body string) bool {
-		return strings.Contains(strings.ToLower(body), "send messages")
-	})
-	if err != nil {
-		t.Fatalf("/healthz never named Send Messages: %v: %d %s\n%s", err, status, body, p.stderr.String())
+	for _, tc := range []struct {
+		name string
+		deny int64
+	}{
+		{"send messages", discordgo.PermissionSendMessages},
+		{"embed links", discordgo.PermissionEmbedLinks},
+		{"view channel", discordgo.PermissionViewChannel},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fake := discordtest.New(t)
+			f := newFeed(t, "perm", 2)
+			env := botEnv(fake, t.TempDir(), f.url())
+			env["BACKLOG_LIMIT"] = "2"
+			addr := freeAddr(t)
+			env["HTTP_ADDR"] = addr
+			fake.SetOverwrites(discordtest.NewsChannelID, &discordgo.PermissionOverwrite{
+				ID: discordtest.BotRoleID, Type: discordgo.PermissionOverwriteTypeRole, Deny: tc.deny,
+			})
+			p := start(t, env, "run")
+			ctx := waitCtx(t, 30*time.Second)
+			status, body, err := waitHealthz(ctx, addr, func(_ int, body string) bool {
+				return strings.Contains(strings.ToLower(body), tc.name)
+			})
+			if err != nil {
+				t.Fatalf("/healthz never named %s: %v: %d %s\n%s", tc.name, err, status, body, p.stderr.String())
+			}
+			if status != 200 {
+				t.Errorf("/healthz status %d with a missing permission, want 200: %s", status, body)
+			}
+			if n := len(fake.Messages("400")); n != 0 {
+				t.Fatalf("%d posts without permission: %q", n, titles(fake.Messages("400")))
+			}
+			// Fixed (Discord tells the bot with CHANNEL_UPDATE).
+			fake.SetOverwrites(discordtest.NewsChannelID)
+			if ch, ok := fake.Channel(discordtest.NewsChannelID); ok {
+				if err := fake.Dispatch("CHANNEL_UPDATE", ch); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := fake.WaitMessages(ctx, "400", 2); err != nil {
+				t.Fatalf("not posted once fixed: %v\n%s", err, p.stderr.String())
+			}
+			_, body, err = waitHealthz(ctx, addr, func(_ int, body string) bool {
+				return !strings.Contains(strings.ToLower(body), tc.name)
+			})
+			if err != nil {
+				t.Errorf("/healthz still names %s once fixed: %s", tc.name, body)
+			}
+			p.term()
+			exactlyOnce(t, fake, f.titles(0), p.stderr.String())
+		})
 	}
-	if status != 200 {
-		t.Errorf("/healthz status %d with a missing permission, want 200: %s", status, body)
-	}
-	if n := len(fake.Messages("400")); n != 0 {
-		t.Fatalf("%d posts without permission", n)
-	}
-	// Fixed (Discord tells the bot with CHANNEL_UPDATE).
-	fake.SetOverwrites(discordtest.NewsChannelID)
-	if ch, ok := fake.Channel(discordtest.NewsChannelID); ok {
-		if err := fake.Dispatch("CHANNEL_UPDATE", ch); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := fake.WaitMessages(ctx, "400", 2); err != nil {
-		t.Fatalf("not posted once fixed: %v\n%s", err, p.stderr.String())
-	}
-	_, body, err = waitHealthz(ctx, addr, func(_ int, body string) bool {
-		return !strings.Contains(strings.ToLower(body), "send messages")
-	})
-	if err != nil {
-		t.Errorf("/healthz still lists the permission once fixed: %s", body)
-	}
-	p.term()
-	exactlyOnce(t, fake, f.titles(0), p.stderr.String())
 }
 
 // TestRestartPostsNothingAgain: a second run on the same database posts
 // nothing again; an item added later is posted once.
 func TestRestartPostsNothingAgain(t *testing.T) {
 	t.Parallel()
+	skipShort(t)
 	fake := discordtest.New(t)
 	f := newFeed(t, "restart", 5)
 	env := botEnv(fake, t.TempDir(), f.url())
@@ -258,4 +308,33 @@ func TestRestartPostsNothingAgain(t *testing.T) {
 	}
 	p2.term()
 	exactlyOnce(t, fake, f.titles(2), p2.stderr.String())
+}
+
+// TestAcceptedThen5xx: Discord creates the message and still answers 500
+// or 502 (it happens); the nonce is already forgotten when newsbot retries:
+// it must find the message instead of posting it twice.
+func TestAcceptedThen5xx(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{500, 502, 503} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			t.Parallel()
+			fake := discordtest.New(t, discordtest.WithNonceWindow(time.Nanosecond))
+			f := newFeed(t, "acc5xx", 3)
+			env := botEnv(fake, t.TempDir(), f.url())
+			env["BACKLOG_LIMIT"] = "3"
+			fake.AcceptThenFail("POST", postRoute, status)
+			p := start(t, env, "run")
+			ctx := waitCtx(t, 30*time.Second)
+			if _, err := fake.WaitMessages(ctx, "400", 3); err != nil {
+				t.Fatalf("%v: %q\n%s", err, titles(fake.Messages("400")), p.stderr.String())
+			}
+			// Two more runs: a duplicate would have come by then.
+			before := f.hitCount()
+			if err := f.waitHits(ctx, before+2); err != nil {
+				t.Fatal(err)
+			}
+			p.term()
+			exactlyOnce(t, fake, f.titles(0), p.stderr.String())
+		})
+	}
 }
