@@ -48,7 +48,21 @@ type Poller struct {
 	// IgnoreBackoff polls feeds even while they are in back-off (for a
 	// one-shot "newsbot fetch").
 	IgnoreBackoff bool
+	// Patience, when > 0, is how long PollAll waits for slow feeds: one that
+	// hangs must not hold back the others' posts. A feed still being
+	// fetched then goes on in the background (its items are stored when it
+	// ends, and posted by a later run) and later PollAll calls skip it until
+	// it has ended.
+	Patience time.Duration
+
+	mu       sync.Mutex
+	inFlight map[string]bool
+	fetches  sync.WaitGroup // every fetch PollAll started, slow ones included
 }
+
+// Wait returns when every fetch PollAll started has ended (slow feeds go on
+// after PollAll returns; cancelling its context ends them).
+func (p *Poller) Wait() { p.fetches.Wait() }
 
 // FeedResult is what polling one feed did.
 type FeedResult struct {
@@ -58,6 +72,7 @@ type FeedResult struct {
 	Pending     int // items that became pending
 	NotModified bool
 	Skipped     bool // in back-off: not fetched (Err is nil, Failures > 0)
+	InProgress  bool // still being fetched when Patience ran out (or since an earlier run)
 	Err         error
 	Failures    int // consecutive failures, this one included
 }
@@ -98,32 +113,81 @@ func (p *Poller) PollAll(ctx context.Context) []FeedResult {
 	}
 	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
-	first := map[string]int{} // a feed listed twice is polled once
+	first := map[string]int{}         // a feed listed twice is polled once
+	done := map[int]chan FeedResult{} // by index of the feed's first listing
 	for i, u := range p.Feeds {
 		if _, dup := first[u]; dup {
 			continue
 		}
 		first[u] = i
+		if !p.start(u) {
+			results[i] = FeedResult{URL: u, InProgress: true}
+			continue
+		}
+		ch := make(chan FeedResult, 1)
+		done[i] = ch
 		wg.Add(1)
+		p.fetches.Add(1)
 		go func() {
+			defer p.fetches.Done()
 			defer wg.Done()
+			defer p.finish(u)
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
-				results[i] = FeedResult{URL: u, Err: ctx.Err()}
+				ch <- FeedResult{URL: u, Err: ctx.Err()}
 				return
 			}
 			defer func() { <-sem }()
-			results[i] = p.PollFeed(ctx, u)
+			ch <- p.PollFeed(ctx, u)
 		}()
 	}
-	wg.Wait()
+	all := make(chan struct{})
+	go func() { wg.Wait(); close(all) }()
+	if p.Patience > 0 {
+		t := time.NewTimer(p.Patience)
+		select {
+		case <-all:
+		case <-t.C:
+		}
+		t.Stop()
+	} else {
+		<-all
+	}
+	for i, ch := range done {
+		select {
+		case results[i] = <-ch:
+		default:
+			results[i] = FeedResult{URL: p.Feeds[i], InProgress: true}
+			p.log().Warn("feed is slow; its items are posted by a later run", slog.String("feed_url", p.Feeds[i]))
+		}
+	}
 	for i, u := range p.Feeds {
 		if j := first[u]; j != i {
 			results[i] = results[j]
 		}
 	}
 	return results
+}
+
+// start marks feedURL as being fetched; false when it already is.
+func (p *Poller) start(feedURL string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inFlight[feedURL] {
+		return false
+	}
+	if p.inFlight == nil {
+		p.inFlight = map[string]bool{}
+	}
+	p.inFlight[feedURL] = true
+	return true
+}
+
+func (p *Poller) finish(feedURL string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.inFlight, feedURL)
 }
 
 func (p *Poller) now() time.Time {

@@ -448,3 +448,52 @@ func TestPollIgnoreBackoff(t *testing.T) {
 		t.Errorf("requests = %d, want 2", n)
 	}
 }
+
+// A feed that hangs does not hold back the others: after Patience, PollAll
+// returns what has finished; the slow feed goes on in the background and is
+// not fetched twice at once.
+func TestPollAllPatience(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	hits := 0
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits++
+		mu.Unlock()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		http.Error(w, "gone", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(slow.Close)
+	srv := newFeedServer(t)
+	store := newMemStore()
+	good := srv.URL + "/good.xml"
+	p, _, _ := newTestPoller(t, store, []string{slow.URL + "/feed", good})
+	p.Fetcher = NewFetcher(&http.Client{}) // no client timeout: the slow feed ends only when released
+	p.Patience = time.Second               // ample for the good feed; the slow one never ends by itself
+
+	res := p.PollAll(context.Background())
+	if !res[0].InProgress || res[0].Err != nil {
+		t.Fatalf("slow feed: %+v", res[0])
+	}
+	if res[1].Err != nil || res[1].Seen != 6 {
+		t.Fatalf("good feed: %+v", res[1])
+	}
+	// Still hanging: not fetched again.
+	if res := p.PollAll(context.Background()); !res[0].InProgress {
+		t.Fatalf("second poll of the slow feed: %+v", res[0])
+	}
+	mu.Lock()
+	n := hits
+	mu.Unlock()
+	if n != 1 {
+		t.Fatalf("the slow feed was fetched %d times at once", n)
+	}
+	close(release)
+	p.Wait()
+	if st := store.state(slow.URL + "/feed"); st.Failures != 1 {
+		t.Errorf("the slow feed's failure was not recorded after it ended: %+v", st)
+	}
+}

@@ -157,9 +157,18 @@ func permissionProblem(perm, channelName, channelID string) (key, msg string) {
 	if name == "" {
 		name = channelID
 	}
-	return "permission:" + channelID + ":" + perm,
+	return permissionKey(channelID, perm),
 		fmt.Sprintf("missing permission %s in #%s (%s)", perm, name, channelID)
 }
+
+// permissionKey is the /healthz key of a permission missing in a channel.
+func permissionKey(channelID, perm string) string {
+	return "permission:" + channelID + ":" + perm
+}
+
+// provenBySend are the permissions a news post that Discord accepted proves
+// the bot has in its channel.
+var provenBySend = []string{"View Channel", "Send Messages", "Embed Links"}
 
 // PublicChannel reports whether a member with no role but @everyone can
 // see ch (a team channel must not be public).

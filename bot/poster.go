@@ -291,6 +291,7 @@ type Poster struct {
 	problem     string     // last access problem reported, "" when none
 	printed     map[int64]bool
 	retryReport bool
+	proven      bool // a post went through since start or the last access problem
 }
 
 // NewPoster returns a Poster.
@@ -529,6 +530,14 @@ func (r *run) find(ctx context.Context, a articles.Article) (id string, ok bool,
 
 // succeeded clears the problems a success disproves.
 func (p *Poster) succeeded() {
+	// A post went through: whatever the gateway's (possibly stale) state
+	// said, these permissions are there now.
+	if !p.proven {
+		p.proven = true
+		for _, perm := range provenBySend {
+			p.clearProblem(permissionKey(p.o.ChannelID, perm))
+		}
+	}
 	if p.problem != "" {
 		p.log.Info("news channel reachable again", slog.String("channel_id", p.o.ChannelID))
 		p.problem = ""
@@ -548,6 +557,7 @@ func (p *Poster) reportAccess(msg string, err error) {
 	p.problem = msg
 	p.log.Error("cannot post news: "+msg+"; articles stay pending until it is fixed",
 		slog.String("channel_id", p.o.ChannelID), slog.Any("error", err))
+	p.proven = false
 	p.setProblem(problemChannel, msg)
 }
 

@@ -342,6 +342,24 @@ func TestPosterReportFailed(t *testing.T) {
 	}
 }
 
+// A post Discord accepted proves the permissions a stale gateway state
+// said were missing: their problems are cleared (Read Message History is
+// not proven by a send and stays).
+func TestPosterSuccessClearsProvenPermissions(t *testing.T) {
+	p, pr, _ := newTestPoster(t, newMemStore(testArticles(1)...), &fakeSender{}, PosterOptions{})
+	pr.SetProblem(permissionKey("400", "Embed Links"), "missing permission Embed Links in #news (400)")
+	pr.SetProblem(permissionKey("400", "Read Message History"), "missing permission Read Message History in #news (400)")
+	if n := postDue(t, p); n != 1 {
+		t.Fatalf("posted %d", n)
+	}
+	if _, ok := pr.set[permissionKey("400", "Embed Links")]; ok {
+		t.Error("Embed Links still reported after a post went through")
+	}
+	if _, ok := pr.set[permissionKey("400", "Read Message History")]; !ok {
+		t.Error("Read Message History cleared, though a send does not prove it")
+	}
+}
+
 // A run takes the due articles a batch at a time until none is left.
 func TestPosterDrainsEveryBatch(t *testing.T) {
 	st := newMemStore(testArticles(7)...)
@@ -383,8 +401,8 @@ func TestPosterTransientEndsRun(t *testing.T) {
 			if a := st.get(3); a.State != articles.StatePending || a.Attempts != 0 {
 				t.Errorf("article 3 was touched: %+v", a)
 			}
-			if logs.count("level=WARN") != 1 || len(pr.calls) != 0 {
-				t.Errorf("warnings %d, problems %v", logs.count("level=WARN"), pr.calls)
+			if logs.count("level=WARN") != 1 || len(pr.set) != 0 {
+				t.Errorf("warnings %d, problems %v", logs.count("level=WARN"), pr.set)
 			}
 			// Next run: a sending article is looked for first (not there), then re-sent.
 			if n := postDue(t, p); n != 2 {

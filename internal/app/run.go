@@ -24,6 +24,10 @@ import (
 //go:embed sample/feed.xml
 var sampleFeed []byte
 
+// pollPatience is how long a run waits for slow feeds before it posts what
+// the others brought (a hanging feed must not hold back the news).
+var pollPatience = 5 * time.Second
+
 // shutdownGrace bounds how long a stop waits for in-flight work: SIGTERM
 // must end the process within 10 s.
 var shutdownGrace = 6 * time.Second
@@ -129,6 +133,7 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	fetcher := articles.NewFetcher(nil)
 	r.poller = articles.NewPoller(db, fetcher, feeds, r.cfg.BacklogLimit, r.log)
+	r.poller.Patience = pollPatience
 
 	var sender bot.Sender
 	if r.dryRun {
@@ -220,7 +225,7 @@ func (r *runner) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 	<-ctx.Done()
 	r.log.Info("stopping: finishing in-flight work")
 	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	go func() { wg.Wait(); r.poller.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(shutdownGrace):
@@ -234,9 +239,12 @@ func (r *runner) job(ctx context.Context) {
 	results := r.poller.PollAll(ctx)
 	for _, res := range results {
 		key := "feed:" + res.URL
-		if res.Err != nil {
+		switch {
+		case res.InProgress:
+			// Still being fetched: its outcome shows on a later run.
+		case res.Err != nil:
 			r.health.SetProblem(key, fmt.Sprintf("feed %s failing (%d in a row): %v", res.URL, res.Failures, res.Err))
-		} else if !res.Skipped {
+		case !res.Skipped:
 			r.health.ClearProblem(key)
 		}
 	}
