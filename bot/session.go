@@ -10,6 +10,8 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/gorilla/websocket"
+
+	"github.com/newsbot/newsbot/internal/discordapi"
 )
 
 // DefaultAPIURL is Discord's REST base for the API version discordgo v0.29.0 speaks.
@@ -32,28 +34,7 @@ func SetAPIBase(apiURL string) {
 
 	apiBaseMu.Lock()
 	defer apiBaseMu.Unlock()
-	if root, ok := strings.CutSuffix(base, "api/v"+discordgo.APIVersion+"/"); ok {
-		discordgo.EndpointDiscord = root
-	}
-	discordgo.EndpointAPI = base
-	discordgo.EndpointGuilds = base + "guilds/"
-	discordgo.EndpointChannels = base + "channels/"
-	discordgo.EndpointUsers = base + "users/"
-	discordgo.EndpointGateway = base + "gateway"
-	discordgo.EndpointGatewayBot = discordgo.EndpointGateway + "/bot"
-	discordgo.EndpointWebhooks = base + "webhooks/"
-	discordgo.EndpointStickers = base + "stickers/"
-	discordgo.EndpointStageInstances = base + "stage-instances"
-	discordgo.EndpointSKUs = base + "skus"
-	discordgo.EndpointVoice = base + "/voice/"
-	discordgo.EndpointVoiceRegions = discordgo.EndpointVoice + "regions"
-	discordgo.EndpointNitroStickersPacks = base + "/sticker-packs"
-	discordgo.EndpointGuildCreate = base + "guilds"
-	discordgo.EndpointApplications = base + "applications"
-	discordgo.EndpointOAuth2 = base + "oauth2/"
-	discordgo.EndpointOAuth2Applications = discordgo.EndpointOAuth2 + "applications"
-	discordgo.EndpointOauth2 = discordgo.EndpointOAuth2
-	discordgo.EndpointOauth2Applications = discordgo.EndpointOAuth2Applications
+	discordapi.PointAt(base)
 }
 
 // NormalizeAPIURL returns apiURL with exactly one trailing slash, or
