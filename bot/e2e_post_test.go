@@ -620,3 +620,23 @@ func TestRegisterGuildCommandsWithoutContexts(t *testing.T) {
 		t.Error("the matching guild commands were overwritten")
 	}
 }
+
+// An API that cannot list the commands (a proxy without the route) still
+// gets them registered: the bulk overwrite is idempotent.
+func TestRegisterCommandsWhenListingFails(t *testing.T) {
+	fake := newFake(t)
+	s, err := NewSession(discordtest.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeIdle(s) })
+	fake.FailNext("GET", "/applications/200/commands", 1, http.StatusNotFound, 0)
+	defs := []*discordgo.ApplicationCommand{{Name: "ping", Description: "Ping"}}
+	changed, err := RegisterCommands(context.Background(), s, discordtest.ApplicationID, "", defs)
+	if err != nil || !changed {
+		t.Fatalf("changed %v, %v", changed, err)
+	}
+	if cs := fake.Commands(""); len(cs) != 1 || cs[0].Name != "ping" {
+		t.Errorf("registered %+v", cs)
+	}
+}
