@@ -261,12 +261,43 @@ func (b *Bot) Open(ctx context.Context) error {
 	} else {
 		b.health.ClearProblem("commands")
 		b.log.Info("slash commands", "scope", scope, "count", len(defs), "changed", changed)
+		if b.o.GuildID != "" {
+			b.dropGlobalTwins(ctx, appID, defs)
+		}
 	}
 
 	b.waitGuild(ctx, guildID)
 	b.checkPermissions()
 	b.log.Info("discord ready", "guild_id", guildID, "bot_user_id", botID)
 	return nil
+}
+
+// dropGlobalTwins removes global commands that have the name of one now
+// registered in the guild (left from running without DISCORD_GUILD_ID):
+// members would otherwise see each command twice. Failures are only logged.
+func (b *Bot) dropGlobalTwins(ctx context.Context, appID string, defs []*discordgo.ApplicationCommand) {
+	global, err := b.s.ApplicationCommands(appID, "", discordgo.WithContext(ctx))
+	if err != nil || len(global) == 0 {
+		return
+	}
+	ours := map[string]bool{}
+	for _, d := range defs {
+		ours[d.Name] = true
+	}
+	keep := make([]*discordgo.ApplicationCommand, 0, len(global))
+	for _, g := range global {
+		if !ours[g.Name] {
+			keep = append(keep, g)
+		}
+	}
+	if len(keep) == len(global) {
+		return
+	}
+	if _, err := b.s.ApplicationCommandBulkOverwrite(appID, "", keep, discordgo.WithContext(ctx)); err != nil {
+		b.log.Warn("global slash commands left from an earlier setup could not be removed", "error", err)
+		return
+	}
+	b.log.Info("removed global slash commands now registered in the guild", "count", len(global)-len(keep))
 }
 
 func (b *Bot) addHandler(h any) {

@@ -442,6 +442,9 @@ func TestCoreE2EGuildCommandsAndMissingPermission(t *testing.T) {
 	e := newE2E(t, func(o *Options) { o.GuildID = discordtest.GuildID })
 	// A command from an older version is registered: the overwrite removes it.
 	e.srv.SetCommands(discordtest.GuildID, []*discordgo.ApplicationCommand{{Name: "old", Description: "Gone."}})
+	// The same command registered globally by an earlier setup without
+	// DISCORD_GUILD_ID goes; another global command stays.
+	e.srv.SetCommands("", []*discordgo.ApplicationCommand{{Name: "ping", Description: "Ping."}, {Name: "other", Description: "Other."}})
 	// The bot's role may not embed links in #news.
 	e.srv.SetOverwrites(discordtest.NewsChannelID,
 		&discordgo.PermissionOverwrite{ID: discordtest.GuildID, Type: discordgo.PermissionOverwriteTypeRole, Deny: discordgo.PermissionEmbedLinks},
@@ -457,8 +460,8 @@ func TestCoreE2EGuildCommandsAndMissingPermission(t *testing.T) {
 	if strings.Join(names, ",") != "ping" {
 		t.Errorf("guild commands = %v, want [ping]", names)
 	}
-	if n := len(e.srv.Commands("")); n != 0 {
-		t.Errorf("%d global commands, want 0", n)
+	if g := e.srv.Commands(""); len(g) != 1 || g[0].Name != "other" {
+		t.Errorf("global commands = %+v, want only [other]", g)
 	}
 
 	want := "missing permission Embed Links in #news (400)"
