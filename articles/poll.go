@@ -57,7 +57,8 @@ type Poller struct {
 
 	mu       sync.Mutex
 	inFlight map[string]bool
-	fetches  sync.WaitGroup // every fetch PollAll started, slow ones included
+	meta     map[string]FeedMeta // from each feed's last parsed answer
+	fetches  sync.WaitGroup      // every fetch PollAll started, slow ones included
 }
 
 // Wait returns when every fetch PollAll started has ended (slow feeds go on
@@ -170,6 +171,31 @@ func (p *Poller) PollAll(ctx context.Context) []FeedResult {
 	return results
 }
 
+// FeedMeta is what a feed says of itself beyond its items: enough for the
+// archive to find the site's older articles without fetching it again.
+type FeedMeta struct {
+	Link, Generator   string
+	PrevArchive, Next string
+}
+
+// Meta returns what the feed said of itself at its last parsed answer in
+// this process; ok is false before one.
+func (p *Poller) Meta(feedURL string) (m FeedMeta, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m, ok = p.meta[feedURL]
+	return m, ok
+}
+
+func (p *Poller) remember(feedURL string, m FeedMeta) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.meta == nil {
+		p.meta = map[string]FeedMeta{}
+	}
+	p.meta[feedURL] = m
+}
+
 // start marks feedURL as being fetched; false when it already is.
 func (p *Poller) start(feedURL string) bool {
 	p.mu.Lock()
@@ -253,6 +279,7 @@ func (p *Poller) PollFeed(ctx context.Context, feedURL string) (res FeedResult) 
 	if err != nil {
 		return p.fail(ctx, res, st, now, err)
 	}
+	p.remember(feedURL, FeedMeta{Link: feed.Link, Generator: feed.Generator, PrevArchive: feed.PrevArchive, Next: feed.Next})
 	stats, err := p.Store.RecordPoll(ctx, Poll{
 		FeedURL:      feedURL,
 		Site:         feed.Site,

@@ -497,3 +497,20 @@ func TestPollAllPatience(t *testing.T) {
 		t.Errorf("the slow feed's failure was not recorded after it ended: %+v", st)
 	}
 }
+
+// The poller remembers what each feed said of itself, for the archive.
+func TestPollerRemembersFeedMeta(t *testing.T) {
+	srv := newFeedServer(t)
+	good := srv.URL + "/good.xml"
+	p, _, _ := newTestPoller(t, newMemStore(), []string{good})
+	if _, ok := p.Meta(good); ok {
+		t.Fatal("meta before any poll")
+	}
+	if res := p.PollAll(context.Background()); res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	m, ok := p.Meta(good)
+	if !ok || m.Link == "" {
+		t.Errorf("meta after a poll: %+v, %v", m, ok)
+	}
+}

@@ -42,6 +42,10 @@ type Options struct {
 	Restart  bool
 	Log      *slog.Logger
 	Progress func(Progress) // called after each page and when a site ends; calls are serialised
+	// Known returns what a configured feed said of itself when the poller
+	// last read it (nil, or ok false: the archive reads the feed itself), so
+	// that finding the archive costs the feed no extra request.
+	Known func(feedURL string) (articles.FeedMeta, bool)
 	// OnText is called with an article's id after its page text was stored,
 	// so that what indexes articles can read it again (may be nil).
 	OnText func(id int64)

@@ -506,3 +506,26 @@ func TestBackfillCheckpointFailureStopsSite(t *testing.T) {
 	}
 	assertAllPosts(t, h.store, s, 300)
 }
+
+// What the poller already read of the feed tells where the archive is: the
+// feed itself is not fetched again.
+func TestBackfillUsesWhatThePollerKnows(t *testing.T) {
+	t.Parallel()
+	s := wptest.New(t, wptest.Config{Posts: 150})
+	h := newHarness()
+	a := h.newArchive(func(o *Options) {
+		o.Known = func(feedURL string) (articles.FeedMeta, bool) {
+			if feedURL != s.FeedURL() {
+				return articles.FeedMeta{}, false
+			}
+			return articles.FeedMeta{Link: s.URL + "/", Generator: "https://wordpress.org/?v=6.5"}, true
+		}
+	})
+	if err := a.Backfill(t.Context(), []string{s.FeedURL()}); err != nil {
+		t.Fatal(err)
+	}
+	assertAllPosts(t, h.store, s, 150)
+	if n := s.Requests("/feed/"); n != 0 {
+		t.Errorf("the feed was fetched %d times though the poller had read it", n)
+	}
+}

@@ -28,13 +28,17 @@ type detection struct {
 // else WordPress ?paged=N feed pages, else RFC 5005 archive or paging links,
 // else none. A feed that cannot be read is an error (tried again later).
 func (a *Archive) detect(ctx context.Context, feedURL string) (detection, error) {
-	res, err := a.fetch(ctx, feedURL)
-	if err != nil {
-		return detection{}, err
-	}
-	feed, err := articles.ParseFeed(feedURL, res.Body, a.now())
-	if err != nil {
-		return detection{}, fmt.Errorf("archive: feed %s: %w", feedURL, err)
+	var feed *articles.Feed
+	if m, ok := a.known(feedURL); ok {
+		feed = &articles.Feed{Link: m.Link, Generator: m.Generator, PrevArchive: m.PrevArchive, Next: m.Next}
+	} else {
+		res, err := a.fetch(ctx, feedURL)
+		if err != nil {
+			return detection{}, err
+		}
+		if feed, err = articles.ParseFeed(feedURL, res.Body, a.now()); err != nil {
+			return detection{}, fmt.Errorf("archive: feed %s: %w", feedURL, err)
+		}
 	}
 	wp := strings.Contains(strings.ToLower(feed.Generator), "wordpress")
 	for _, root := range siteRoots(feedURL, feed.Link) {
@@ -58,6 +62,14 @@ func (a *Archive) detect(ctx context.Context, feedURL string) (detection, error)
 		return detection{source: SourceRFC5005, cursor: next, items: items}, nil
 	}
 	return detection{source: SourceNone}, nil
+}
+
+// known returns what the poller knows of a feed (see Options.Known).
+func (a *Archive) known(feedURL string) (articles.FeedMeta, bool) {
+	if a.opts.Known == nil {
+		return articles.FeedMeta{}, false
+	}
+	return a.opts.Known(feedURL)
 }
 
 // archiveItems turns feed items into archive articles of site.

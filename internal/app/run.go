@@ -51,7 +51,7 @@ func runVerb(ctx context.Context, args []string, io IO) error {
 		return err
 	}
 	log := newLogger(io.Stderr, cfg.LogLevel)
-	r := &runner{cfg: cfg, io: io, log: log, dryRun: *dryRun, once: *once, ftKick: make(chan struct{}, 1)}
+	r := &runner{cfg: cfg, io: io, log: log, dryRun: *dryRun, once: *once, ftKick: make(chan struct{}, 1), polled: make(chan struct{})}
 	errc := make(chan error, 1)
 	go func() { errc <- r.run(ctx) }()
 	select {
@@ -89,8 +89,10 @@ type runner struct {
 	bot     *bot.Bot
 	ask     *commands.Ask
 
-	syncMu sync.Mutex    // one index sync at a time
-	ftKick chan struct{} // asks the archive to read new summary-only articles
+	syncMu    sync.Mutex    // one index sync at a time
+	polled    chan struct{} // closed when the first poll has ended
+	polledOne sync.Once
+	ftKick    chan struct{} // asks the archive to read new summary-only articles
 }
 
 func (r *runner) kickFullText() {
@@ -237,6 +239,7 @@ func (r *runner) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 // job is one scheduled run: poll the feeds, learn the new articles, post.
 func (r *runner) job(ctx context.Context) {
 	results := r.poller.PollAll(ctx)
+	r.polledOne.Do(func() { close(r.polled) })
 	for _, res := range results {
 		key := "feed:" + res.URL
 		switch {

@@ -56,6 +56,7 @@ func (r *runner) newArchive(fetcher *articles.Fetcher) *archive.Archive {
 		Rate:     r.cfg.BackfillRate,
 		FullText: r.cfg.FullText,
 		Log:      r.log,
+		Known:    r.poller.Meta,
 		OnText: func(id int64) {
 			// The index learns the article's whole text.
 			if a, err := r.db.ArticleByID(context.Background(), id); err == nil {
@@ -90,6 +91,13 @@ func (r *runner) runArchive(ctx context.Context, feeds []string) {
 		if err := r.syncIndex(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("index sync failed", "error", err)
 		}
+	}
+	// After the first poll: what the feeds said of themselves then tells
+	// where their archives are, with no second request to them.
+	select {
+	case <-ctx.Done():
+		return
+	case <-r.polled:
 	}
 	backfill()
 	tick := time.NewTicker(backfillEvery)
