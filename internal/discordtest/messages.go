@@ -440,6 +440,20 @@ func (s *Server) accessLocked(cs *chanState) *answer {
 	return nil
 }
 
+// channelLocked returns the channel of the request's {cid} when it exists
+// and the bot can see it, else the answer that refuses the request.
+func (s *Server) channelLocked(c *call) (*chanState, *answer) {
+	cs := s.w.channels[c.v("cid")]
+	if cs == nil {
+		a := unknownChannel()
+		return nil, &a
+	}
+	if a := s.accessLocked(cs); a != nil {
+		return nil, a
+	}
+	return cs, nil
+}
+
 func unknownChannel() answer { return errAnswer(404, 10003, "Unknown Channel") }
 func unknownMessage() answer { return errAnswer(404, 10008, "Unknown Message") }
 
@@ -494,11 +508,8 @@ func (s *Server) hCreateMessage(c *call) answer {
 func (s *Server) hListMessages(c *call) answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cs := s.w.channels[c.v("cid")]
-	if cs == nil {
-		return unknownChannel()
-	}
-	if a := s.accessLocked(cs); a != nil {
+	cs, a := s.channelLocked(c)
+	if a != nil {
 		return *a
 	}
 	q := c.r.URL.Query()
@@ -564,11 +575,8 @@ func snow(s string) uint64 {
 func (s *Server) hGetMessage(c *call) answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cs := s.w.channels[c.v("cid")]
-	if cs == nil {
-		return unknownChannel()
-	}
-	if a := s.accessLocked(cs); a != nil {
+	cs, a := s.channelLocked(c)
+	if a != nil {
 		return *a
 	}
 	if cs.ch.GuildID != "" && s.permsLocked(BotUserID, cs.ch.ID)&discordgo.PermissionReadMessageHistory == 0 {
@@ -589,11 +597,8 @@ func (s *Server) hEditMessage(c *call) answer {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cs := s.w.channels[c.v("cid")]
-	if cs == nil {
-		return unknownChannel()
-	}
-	if a := s.accessLocked(cs); a != nil {
+	cs, a := s.channelLocked(c)
+	if a != nil {
 		return *a
 	}
 	sm := s.findMsgLocked(cs.ch.ID, c.v("mid"))
@@ -617,11 +622,8 @@ func (s *Server) hEditMessage(c *call) answer {
 func (s *Server) hDeleteMessage(c *call) answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cs := s.w.channels[c.v("cid")]
-	if cs == nil {
-		return unknownChannel()
-	}
-	if a := s.accessLocked(cs); a != nil {
+	cs, a := s.channelLocked(c)
+	if a != nil {
 		return *a
 	}
 	sm := s.findMsgLocked(cs.ch.ID, c.v("mid"))

@@ -219,11 +219,8 @@ func (s *Server) hGuildMembers(c *call) answer {
 func (s *Server) hChannel(c *call) answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cs := s.w.channels[c.v("cid")]
-	if cs == nil {
-		return unknownChannel()
-	}
-	if a := s.accessLocked(cs); a != nil {
+	cs, a := s.channelLocked(c)
+	if a != nil {
 		return *a
 	}
 	return jsonAnswer(200, s.channelViewLocked(cs))
@@ -343,11 +340,8 @@ func (s *Server) hThreadFromMessage(c *call) answer {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cs := s.w.channels[c.v("cid")]
-	if cs == nil {
-		return unknownChannel()
-	}
-	if a := s.accessLocked(cs); a != nil {
+	cs, a := s.channelLocked(c)
+	if a != nil {
 		return *a
 	}
 	if cs.ch.Type != discordgo.ChannelTypeGuildText && cs.ch.Type != discordgo.ChannelTypeGuildNews {
@@ -385,11 +379,8 @@ func (s *Server) hThread(c *call) answer {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cs := s.w.channels[c.v("cid")]
-	if cs == nil {
-		return unknownChannel()
-	}
-	if a := s.accessLocked(cs); a != nil {
+	cs, a := s.channelLocked(c)
+	if a != nil {
 		return *a
 	}
 	typ := discordgo.ChannelType(b.Type)
