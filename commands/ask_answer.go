@@ -311,7 +311,15 @@ func (a *Ask) deliverQuestion(ctx context.Context, id int64, force bool) {
 			break
 		}
 		changed = true
-		how, target, err := a.deliver(ctx, q, ans)
+		// Counted before the send: after a crash or a lost answer, the
+		// next attempt looks for this one's message before sending again.
+		retry := ans.Attempts > 0
+		if err := a.store.MarkAnswerAttempt(ctx, ans.ID); err != nil {
+			a.log.Error("ask: record delivery attempt", "question_id", id, "answer_id", ans.ID, "error", err)
+			break
+		}
+		ans.Attempts++
+		how, target, err := a.deliver(ctx, q, ans, retry)
 		if err == nil {
 			if err := a.store.MarkAnswerDelivered(ctx, ans.ID, how, target, a.now()); err != nil {
 				a.log.Error("ask: record delivery", "question_id", id, "answer_id", ans.ID, "error", err)
@@ -322,7 +330,7 @@ func (a *Ask) deliverQuestion(ctx context.Context, id int64, force bool) {
 		}
 		class, floor := classify(err)
 		if class == errTransient {
-			next := a.now().Add(backoff(ans.Attempts+1, floor))
+			next := a.now().Add(backoff(ans.Attempts, floor))
 			askAnswers.WithLabelValues("retry").Inc()
 			a.log.Warn("ask: answer not delivered yet", "question_id", id, "answer_id", ans.ID, "error", err, "next_attempt", next)
 			if err := a.store.MarkAnswerRetry(ctx, ans.ID, next, errText(err)); err != nil {
@@ -379,8 +387,9 @@ func (a *Ask) editTeamMessage(ctx context.Context, q *Question, embeds []*discor
 	}
 }
 
-// refreshTeamMessage edits question id's team message from the store
-// (the retry loop, for a stale one).
+// refreshTeamMessage edits question id's team message from the store and
+// opens its discussion thread if it has none yet (the retry loop, for a
+// stale one).
 func (a *Ask) refreshTeamMessage(ctx context.Context, id int64) {
 	l := a.qlock(id)
 	if !l.TryLock() {
@@ -399,13 +408,18 @@ func (a *Ask) refreshTeamMessage(ctx context.Context, id int64) {
 	}
 	embeds, comps := teamMessage(q, answers)
 	a.editTeamMessage(ctx, q, embeds, comps)
+	if q.TeamThreadID == "" && q.TeamMessageID != "" && a.openTeamThread(ctx, q) {
+		a.markTeamStale(ctx, id, true)
+	}
 }
 
 // deliver sends one answer to the member: by DM; when DMs are refused, in a
 // private thread with them in the question's channel; failing that, in
 // that channel mentioning only them. A transient error stops it (retried
-// later, from the DM again: each send carries a nonce).
-func (a *Ask) deliver(ctx context.Context, q *Question, ans *Answer) (how, target string, err error) {
+// later, from the DM again). Each send carries a nonce, and on a retry each
+// place is first searched for the answer: an earlier attempt may have
+// reached it after Discord forgot the nonce.
+func (a *Ask) deliver(ctx context.Context, q *Question, ans *Answer, retry bool) (how, target string, err error) {
 	msg := answerMessage(q, ans, a.guildName(ctx, q.GuildID))
 	opts := func() (context.Context, context.CancelFunc, []discordgo.RequestOption) {
 		cctx, cancel := context.WithTimeout(ctx, askCallTimeout)
@@ -419,7 +433,7 @@ func (a *Ask) deliver(ctx context.Context, q *Question, ans *Answer) (how, targe
 	dm, err := a.dc.UserChannelCreate(q.UserID, o...)
 	cancel()
 	if err == nil {
-		if _, err = a.sendNonce(ctx, dm.ID, msg, nonce("d")); err == nil {
+		if err = a.sendAnswer(ctx, dm.ID, msg, nonce("d"), ans, retry); err == nil {
 			return DeliveredDM, dm.ID, nil
 		}
 	}
@@ -458,7 +472,7 @@ func (a *Ask) deliver(ctx context.Context, q *Question, ans *Answer) (how, targe
 		err := a.dc.ThreadMemberAdd(thread, q.UserID, o...)
 		cancel()
 		if err == nil {
-			if _, err = a.sendNonce(ctx, thread, &mention, nonce("t")); err == nil {
+			if err = a.sendAnswer(ctx, thread, &mention, nonce("t"), ans, retry); err == nil {
 				return DeliveredThread, thread, nil
 			}
 		}
@@ -467,10 +481,57 @@ func (a *Ask) deliver(ctx context.Context, q *Question, ans *Answer) (how, targe
 		}
 		a.log.Warn("ask: private thread unusable", "question_id", q.ID, "thread_id", thread, "error", err)
 	}
-	if _, err := a.sendNonce(ctx, q.ChannelID, &mention, nonce("c")); err != nil {
+	if err := a.sendAnswer(ctx, q.ChannelID, &mention, nonce("c"), ans, retry); err != nil {
 		return "", "", err
 	}
 	return DeliveredChannel, q.ChannelID, nil
+}
+
+// sendAnswer sends the answer message m to channelID unless retry finds it
+// there already.
+func (a *Ask) sendAnswer(ctx context.Context, channelID string, m *discordgo.MessageSend, nonce string, ans *Answer, retry bool) error {
+	if retry {
+		found, err := a.findAnswer(ctx, channelID, ans)
+		switch {
+		case found:
+			a.log.Info("ask: earlier delivery found", "answer_id", ans.ID, "channel_id", channelID)
+			return nil
+		case err != nil && isTransient(err):
+			return err
+		case err != nil:
+			// Not readable here (no history permission): the nonce is
+			// what is left to prevent a second copy.
+			a.log.Warn("ask: cannot look for an earlier delivery", "answer_id", ans.ID, "channel_id", channelID, "error", err)
+		}
+	}
+	_, err := a.sendNonce(ctx, channelID, m, nonce)
+	return err
+}
+
+// findAnswer reports whether one of channelID's 50 most recent messages is
+// answer ans (its embed's title and timestamp, see answerMessage).
+func (a *Ask) findAnswer(ctx context.Context, channelID string, ans *Answer) (bool, error) {
+	cctx, cancel := context.WithTimeout(ctx, askCallTimeout)
+	defer cancel()
+	msgs, err := a.dc.ChannelMessages(channelID, 50, "", "", "", discordgo.WithContext(cctx), discordgo.WithRetryOnRatelimit(false))
+	if err != nil {
+		return false, fmt.Errorf("ask: recent messages of %s: %w", channelID, err)
+	}
+	title := answerTitle(ans.QuestionID)
+	for _, m := range msgs {
+		for _, e := range m.Embeds {
+			if e == nil || e.Title != title {
+				continue
+			}
+			// To the second: Discord may keep less than the
+			// milliseconds sent.
+			t, err := time.Parse(time.RFC3339Nano, e.Timestamp)
+			if err == nil && t.Truncate(time.Second).Equal(answerTime(ans).Truncate(time.Second)) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 func isTransient(err error) bool {

@@ -33,9 +33,9 @@ type e2eAsk struct {
 	opts  commands.AskOptions
 }
 
-func newE2EAsk(t testing.TB, edit func(*commands.AskOptions)) *e2eAsk {
+func newE2EAsk(t testing.TB, edit func(*commands.AskOptions), srvOpts ...discordtest.Option) *e2eAsk {
 	t.Helper()
-	e := &e2eAsk{t: t, srv: discordtest.New(t), dbDir: t.TempDir(), clock: &clock{t: time.Now()}}
+	e := &e2eAsk{t: t, srv: discordtest.New(t, srvOpts...), dbDir: t.TempDir(), clock: &clock{t: time.Now()}}
 	db, err := sqlite.Open(context.Background(), filepath.Join(e.dbDir, "ask.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -467,5 +467,93 @@ func TestAskE2EBurst(t *testing.T) {
 		if c != 1 {
 			t.Errorf("%s forwarded %d times", k, c)
 		}
+	}
+}
+
+// An answer whose DM reached the member but whose reply was lost is found
+// in the DM channel by the retry and not sent twice, even after Discord
+// has forgotten the nonce.
+func TestAskE2EAnswerLostReplyNotDuplicated(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{500, 0} { // 0: the connection drops
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			t.Parallel()
+			e := newE2EAsk(t, nil, discordtest.WithNonceWindow(time.Nanosecond))
+			e.askQ("Is the changelog online?")
+			e.teamMessages(1)
+			e.srv.AcceptThenFail("POST", "/channels/*/messages", status)
+			report := e.answer(1, "Yes: see the release notes.")
+			if !strings.Contains(report, "delivered automatically") {
+				t.Fatalf("report %q", report)
+			}
+			if n := len(e.srv.DMs(discordtest.MemberUserID)); n != 1 {
+				t.Fatalf("%d DMs after the lost reply, want the 1 Discord kept", n)
+			}
+			// The retry, after the back-off (and a restart, which keeps
+			// only the database).
+			e.restart()
+			e.clock.Advance(time.Minute)
+			e.ask.RetryDue(context.Background())
+			dms := e.srv.DMs(discordtest.MemberUserID)
+			if len(dms) != 1 {
+				t.Fatalf("%d DMs after the retry, want 1", len(dms))
+			}
+			searched := false
+			for _, rq := range e.srv.Requests() {
+				searched = searched || rq.Method == "GET" && rq.Path == "/channels/"+e.srv.DMChannel(discordtest.MemberUserID)+"/messages"
+			}
+			if !searched {
+				t.Fatal("the retry did not look in the DM channel first")
+			}
+			tm, _ := e.srv.Message(discordtest.TeamChannelID, e.teamMessages(1)[0].ID)
+			fields := tm.Embeds[0].Fields
+			if !strings.Contains(fields[len(fields)-1].Value, "by DM") {
+				t.Fatalf("team message says %q", fields[len(fields)-1].Value)
+			}
+			// A later answer with the same text is a new answer: delivered.
+			if report := e.answer(1, "Yes: see the release notes."); !strings.Contains(report, "by DM") {
+				t.Fatalf("second answer: %q", report)
+			}
+			if n := len(e.srv.DMs(discordtest.MemberUserID)); n != 2 {
+				t.Fatalf("%d DMs after a second answer, want 2", n)
+			}
+		})
+	}
+}
+
+// The team's discussion thread is opened later when Discord fails at
+// first, once, also when the first attempt created it but lost the reply.
+func TestAskE2ETeamThreadRetried(t *testing.T) {
+	t.Parallel()
+	for name, fail := range map[string]func(*discordtest.Server){
+		"500":      func(s *discordtest.Server) { s.FailNext("POST", "/channels/401/messages/*/threads", 1, 500, 0) },
+		"accepted": func(s *discordtest.Server) { s.AcceptThenFail("POST", "/channels/401/messages/*/threads", 502) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newE2EAsk(t, nil)
+			fail(e.srv)
+			e.askQ("Will there be a meetup in Lyon?")
+			tm := e.teamMessages(1)[0]
+			// Run's end waits for the forward in progress, thread
+			// attempt included; then a restart keeps only the database.
+			stopped, cancel := context.WithCancel(context.Background())
+			cancel()
+			e.ask.Run(stopped)
+			e.restart()
+			e.clock.Advance(time.Minute)
+			e.ask.RetryDue(context.Background())
+			q, err := e.db.Question(context.Background(), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ths := e.srv.Threads(discordtest.TeamChannelID)
+			if len(ths) != 1 || q.TeamThreadID != tm.ID || ths[0].ID != tm.ID || q.TeamStale {
+				t.Fatalf("threads %+v, recorded %q (message %s), stale %v", ths, q.TeamThreadID, tm.ID, q.TeamStale)
+			}
+			if n := len(e.srv.Messages(discordtest.TeamChannelID)); n != 1 {
+				t.Fatalf("%d team messages", n)
+			}
+		})
 	}
 }

@@ -60,7 +60,17 @@ func (a *Ask) startForward(ctx context.Context, id int64, detach bool) *flight {
 		}
 		close(f.done)
 		if q.TeamThreadID == "" && q.TeamMessageID != "" {
-			a.openTeamThread(bg, q)
+			// Marked first, so that a crash or a transient failure
+			// leaves the thread to the retry loop (refreshTeamMessage).
+			l := a.qlock(id)
+			l.Lock()
+			a.markTeamStale(bg, id, true)
+			if !a.openTeamThread(bg, q) {
+				a.markTeamStale(bg, id, false)
+			} else {
+				a.Kick()
+			}
+			l.Unlock()
 		}
 		release()
 	}()
@@ -214,19 +224,41 @@ func (a *Ask) sendNonce(ctx context.Context, channelID string, m *discordgo.Mess
 }
 
 // openTeamThread opens the team's discussion thread on the question's
-// message. A failure only costs the thread.
-func (a *Ask) openTeamThread(ctx context.Context, q *Question) {
+// message and records it. It returns true when it should be tried again
+// later (a transient failure); a refusal (no permission) only costs the
+// thread.
+func (a *Ask) openTeamThread(ctx context.Context, q *Question) (retry bool) {
 	cctx, cancel := context.WithTimeout(ctx, askCallTimeout)
 	defer cancel()
 	th, err := a.dc.MessageThreadStartComplex(q.TeamChannelID, q.TeamMessageID, &discordgo.ThreadStart{
 		Name: threadName(fmt.Sprintf("Question #%d: ", q.ID), q.Text), AutoArchiveDuration: 10080,
-	}, discordgo.WithContext(cctx), discordgo.WithRetryOnRatelimit(false))
-	if err != nil {
+	}, discordgo.WithContext(cctx), discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(0))
+	threadID := ""
+	switch {
+	case err == nil:
+		threadID = th.ID
+	case restCode(err) == discordgo.ErrCodeThreadAlreadyCreatedForThisMessage:
+		// An earlier attempt opened it and its answer was lost: a
+		// message's thread has the message's id.
+		threadID = q.TeamMessageID
+	case isTransient(err):
+		a.log.Warn("ask: team thread not opened yet; retried", "question_id", q.ID, "error", err)
+		return true
+	default:
 		a.log.Warn("ask: team thread not opened", "question_id", q.ID, "error", err)
-		return
+		return false
 	}
-	if err := a.store.SetTeamThread(ctx, q.ID, th.ID); err != nil {
+	if err := a.store.SetTeamThread(ctx, q.ID, threadID); err != nil {
 		a.log.Error("ask: record team thread", "question_id", q.ID, "error", err)
+		return true
+	}
+	q.TeamThreadID = threadID
+	return false
+}
+
+func (a *Ask) markTeamStale(ctx context.Context, id int64, stale bool) {
+	if err := a.store.MarkTeamMessage(ctx, id, stale); err != nil {
+		a.log.Error("ask: record team message state", "question_id", id, "error", err)
 	}
 }
 

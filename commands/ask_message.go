@@ -3,6 +3,7 @@ package commands
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -142,7 +143,8 @@ func answerMessage(q *Question, ans *Answer, guildName string) *discordgo.Messag
 	return &discordgo.MessageSend{
 		Embeds: []*discordgo.MessageEmbed{{
 			Type:        discordgo.EmbedTypeRich,
-			Title:       fmt.Sprintf("Answer to your question #%d", q.ID),
+			Title:       answerTitle(q.ID),
+			Timestamp:   answerTime(ans).Format(time.RFC3339Nano),
 			Description: desc,
 			Color:       colorAnswered,
 			Footer:      &discordgo.MessageEmbedFooter{Text: team},
@@ -150,6 +152,14 @@ func answerMessage(q *Question, ans *Answer, guildName string) *discordgo.Messag
 		AllowedMentions: NoMentions(),
 	}
 }
+
+func answerTitle(questionID int64) string {
+	return fmt.Sprintf("Answer to your question #%d", questionID)
+}
+
+// answerTime is when the answer was given, to the millisecond: the answer
+// message's timestamp, by which a retry recognises an earlier delivery.
+func answerTime(ans *Answer) time.Time { return ans.CreatedAt.UTC().Truncate(time.Millisecond) }
 
 // quote renders text as a Markdown block quote of at most budget
 // characters, cut at a word when needed, with any code fence it opened

@@ -71,7 +71,7 @@ type Answer struct {
 	State       string // AnswerPending, AnswerDelivered, AnswerFailed
 	How         string // Delivered* once delivered
 	TargetID    string // channel id it was delivered to
-	Attempts    int
+	Attempts    int    // deliveries tried (counted before each)
 	NextAttempt time.Time
 	LastError   string
 	DeliveredAt time.Time
@@ -121,7 +121,10 @@ type QuestionStore interface {
 	Answers(ctx context.Context, questionID int64) ([]Answer, error)
 	// MarkAnswerDelivered records how an answer reached the member.
 	MarkAnswerDelivered(ctx context.Context, id int64, how, targetID string, at time.Time) error
-	// MarkAnswerRetry counts a failed attempt and keeps the answer pending until next.
+	// MarkAnswerAttempt counts a delivery about to be tried (Attempts > 0:
+	// an earlier one may have reached the member).
+	MarkAnswerAttempt(ctx context.Context, id int64) error
+	// MarkAnswerRetry keeps the answer pending until next after a failed attempt.
 	MarkAnswerRetry(ctx context.Context, id int64, next time.Time, errText string) error
 	// MarkAnswerFailed marks the answer permanently undeliverable.
 	MarkAnswerFailed(ctx context.Context, id int64, errText string, at time.Time) error

@@ -277,14 +277,20 @@ func (db *DB) Answers(ctx context.Context, questionID int64) ([]commands.Answer,
 func (db *DB) MarkAnswerDelivered(ctx context.Context, id int64, how, targetID string, at time.Time) error {
 	return db.execOne(ctx, "mark answer delivered", id,
 		`UPDATE answers SET state = 'delivered', how = ?, target_id = ?, delivered_at = ?,
-		 attempts = attempts + 1, next_attempt = NULL, last_error = '', updated_at = ? WHERE id = ?`,
+		 next_attempt = NULL, last_error = '', updated_at = ? WHERE id = ?`,
 		how, targetID, at.UnixNano(), qNow(), id)
+}
+
+// MarkAnswerAttempt implements commands.QuestionStore.
+func (db *DB) MarkAnswerAttempt(ctx context.Context, id int64) error {
+	return db.execOne(ctx, "mark answer attempt", id,
+		`UPDATE answers SET attempts = attempts + 1, updated_at = ? WHERE id = ? AND state = 'pending'`, qNow(), id)
 }
 
 // MarkAnswerRetry implements commands.QuestionStore.
 func (db *DB) MarkAnswerRetry(ctx context.Context, id int64, next time.Time, errText string) error {
 	return db.execOne(ctx, "mark answer retry", id,
-		`UPDATE answers SET attempts = attempts + 1, next_attempt = ?, last_error = ?, updated_at = ?
+		`UPDATE answers SET next_attempt = ?, last_error = ?, updated_at = ?
 		 WHERE id = ? AND state = 'pending'`,
 		qNanos(next), errText, qNow(), id)
 }
@@ -292,7 +298,7 @@ func (db *DB) MarkAnswerRetry(ctx context.Context, id int64, next time.Time, err
 // MarkAnswerFailed implements commands.QuestionStore.
 func (db *DB) MarkAnswerFailed(ctx context.Context, id int64, errText string, at time.Time) error {
 	return db.execOne(ctx, "mark answer failed", id,
-		`UPDATE answers SET state = 'failed', attempts = attempts + 1, next_attempt = NULL, last_error = ?,
+		`UPDATE answers SET state = 'failed', next_attempt = NULL, last_error = ?,
 		 updated_at = ? WHERE id = ?`, errText, qNow(), id)
 }
 

@@ -114,6 +114,11 @@ func TestQuestionLifecycle(t *testing.T) {
 	if err != nil || len(due2) != 1 || due2[0].ID != ans[0] {
 		t.Fatalf("DueAnswers = %v, %v", due2, err)
 	}
+	for range 2 {
+		if err := db.MarkAnswerAttempt(ctx, ans[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := db.MarkAnswerRetry(ctx, ans[0], t0.Add(time.Hour), "HTTP 503"); err != nil {
 		t.Fatal(err)
 	}
