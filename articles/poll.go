@@ -51,9 +51,13 @@ type Poller struct {
 	// Patience, when > 0, is how long PollAll waits for slow feeds: one that
 	// hangs must not hold back the others' posts. A feed still being
 	// fetched then goes on in the background (its items are stored when it
-	// ends, and posted by a later run) and later PollAll calls skip it until
-	// it has ended.
+	// ends, and Late is told) and later PollAll calls skip it until it has
+	// ended.
 	Patience time.Duration
+	// Late, when set, is called with the result of each fetch that PollAll
+	// stopped waiting for, when it ends (from the fetch's goroutine; Wait
+	// waits for it too).
+	Late func(FeedResult)
 
 	mu       sync.Mutex
 	inFlight map[string]bool
@@ -114,8 +118,8 @@ func (p *Poller) PollAll(ctx context.Context) []FeedResult {
 	}
 	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
-	first := map[string]int{}         // a feed listed twice is polled once
-	done := map[int]chan FeedResult{} // by index of the feed's first listing
+	first := map[string]int{}  // a feed listed twice is polled once
+	done := map[int]*pending{} // by index of the feed's first listing
 	for i, u := range p.Feeds {
 		if _, dup := first[u]; dup {
 			continue
@@ -125,22 +129,26 @@ func (p *Poller) PollAll(ctx context.Context) []FeedResult {
 			results[i] = FeedResult{URL: u, InProgress: true}
 			continue
 		}
-		ch := make(chan FeedResult, 1)
-		done[i] = ch
+		pf := &pending{}
+		done[i] = pf
 		wg.Add(1)
 		p.fetches.Add(1)
 		go func() {
 			defer p.fetches.Done()
-			defer wg.Done()
-			defer p.finish(u)
+			var res FeedResult
 			select {
 			case sem <- struct{}{}:
+				res = p.PollFeed(ctx, u)
+				<-sem
 			case <-ctx.Done():
-				ch <- FeedResult{URL: u, Err: ctx.Err()}
-				return
+				res = FeedResult{URL: u, Err: ctx.Err()}
 			}
-			defer func() { <-sem }()
-			ch <- p.PollFeed(ctx, u)
+			p.finish(u)
+			late := pf.set(res)
+			wg.Done()
+			if late && p.Late != nil {
+				p.Late(res)
+			}
 		}()
 	}
 	all := make(chan struct{})
@@ -155,13 +163,13 @@ func (p *Poller) PollAll(ctx context.Context) []FeedResult {
 	} else {
 		<-all
 	}
-	for i, ch := range done {
-		select {
-		case results[i] = <-ch:
-		default:
-			results[i] = FeedResult{URL: p.Feeds[i], InProgress: true}
-			p.log().Warn("feed is slow; its items are posted by a later run", slog.String("feed_url", p.Feeds[i]))
+	for i, pf := range done {
+		if res, ok := pf.take(); ok {
+			results[i] = res
+			continue
 		}
+		results[i] = FeedResult{URL: p.Feeds[i], InProgress: true}
+		p.log().Warn("feed is slow; its items are posted when it ends", slog.String("feed_url", p.Feeds[i]))
 	}
 	for i, u := range p.Feeds {
 		if j := first[u]; j != i {
@@ -169,6 +177,33 @@ func (p *Poller) PollAll(ctx context.Context) []FeedResult {
 		}
 	}
 	return results
+}
+
+// pending is one fetch's result as PollAll and the fetch hand it over:
+// either PollAll takes it in time, or the fetch learns it is late.
+type pending struct {
+	mu     sync.Mutex
+	res    FeedResult
+	ready  bool
+	gaveUp bool
+}
+
+// set stores the result; it reports whether PollAll had stopped waiting.
+func (pf *pending) set(res FeedResult) (late bool) {
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	pf.res, pf.ready = res, true
+	return pf.gaveUp
+}
+
+// take returns the result when it is there; otherwise the fetch is late.
+func (pf *pending) take() (FeedResult, bool) {
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	if !pf.ready {
+		pf.gaveUp = true
+	}
+	return pf.res, pf.ready
 }
 
 // FeedMeta is what a feed says of itself beyond its items: enough for the

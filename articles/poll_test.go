@@ -473,6 +473,8 @@ func TestPollAllPatience(t *testing.T) {
 	p, _, _ := newTestPoller(t, store, []string{slow.URL + "/feed", good})
 	p.Fetcher = NewFetcher(&http.Client{}) // no client timeout: the slow feed ends only when released
 	p.Patience = time.Second               // ample for the good feed; the slow one never ends by itself
+	late := make(chan FeedResult, 2)
+	p.Late = func(r FeedResult) { late <- r }
 
 	res := p.PollAll(context.Background())
 	if !res[0].InProgress || res[0].Err != nil {
@@ -493,6 +495,13 @@ func TestPollAllPatience(t *testing.T) {
 	}
 	close(release)
 	p.Wait()
+	// Late hears of the slow feed, once; never of the good one.
+	if r := <-late; r.URL != slow.URL+"/feed" || r.Err == nil || r.InProgress {
+		t.Errorf("Late got %+v", r)
+	}
+	if len(late) != 0 {
+		t.Errorf("Late called %d more times", len(late))
+	}
 	if st := store.state(slow.URL + "/feed"); st.Failures != 1 {
 		t.Errorf("the slow feed's failure was not recorded after it ended: %+v", st)
 	}

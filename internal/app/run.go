@@ -165,9 +165,15 @@ func (r *runner) run(ctx context.Context) error {
 		}
 	}
 	if r.once {
+		// One run, whole: every feed is waited for (each within its fetch
+		// timeout).
+		r.poller.Patience = 0
 		r.job(ctx)
 		return nil
 	}
+	// A feed that ends after the run stopped waiting for it is posted
+	// then, not one schedule tick later.
+	r.poller.Late = func(res articles.FeedResult) { r.late(ctx, res) }
 	return r.serve(ctx, feeds, fetcher)
 }
 
@@ -241,16 +247,35 @@ func (r *runner) job(ctx context.Context) {
 	results := r.poller.PollAll(ctx)
 	r.polledOne.Do(func() { close(r.polled) })
 	for _, res := range results {
-		key := "feed:" + res.URL
-		switch {
-		case res.InProgress:
-			// Still being fetched: its outcome shows on a later run.
-		case res.Err != nil:
-			r.health.SetProblem(key, fmt.Sprintf("feed %s failing (%d in a row): %v", res.URL, res.Failures, res.Err))
-		case !res.Skipped:
-			r.health.ClearProblem(key)
-		}
+		r.noteFeed(res)
 	}
+	r.post(ctx)
+}
+
+// late posts what a slow feed brought, once its fetch has ended.
+func (r *runner) late(ctx context.Context, res articles.FeedResult) {
+	r.noteFeed(res)
+	if res.Err == nil && res.Pending > 0 && ctx.Err() == nil {
+		r.log.Info("slow feed ended; posting its new items", "feed_url", res.URL, "pending", res.Pending)
+		r.post(ctx)
+	}
+}
+
+// noteFeed shows a feed's failure (or its recovery) on /healthz.
+func (r *runner) noteFeed(res articles.FeedResult) {
+	key := "feed:" + res.URL
+	switch {
+	case res.InProgress:
+		// Still being fetched: its outcome is noted when it ends.
+	case res.Err != nil:
+		r.health.SetProblem(key, fmt.Sprintf("feed %s failing (%d in a row): %v", res.URL, res.Failures, res.Err))
+	case !res.Skipped:
+		r.health.ClearProblem(key)
+	}
+}
+
+// post learns the new articles and posts what is due.
+func (r *runner) post(ctx context.Context) {
 	if err := r.syncIndex(ctx); err != nil {
 		r.log.Error("index sync failed", "error", err)
 	}

@@ -262,6 +262,7 @@ const (
 	modeGarbage
 	modeHuge
 	modeHang
+	modeHold // answers normally once release is closed
 )
 
 type item struct {
@@ -272,20 +273,21 @@ type item struct {
 
 // feed is an httptest RSS 2.0 feed whose items and behaviour the test controls.
 type feed struct {
-	mu    sync.Mutex
-	name  string
-	items []item // oldest first
-	mode  feedMode
-	hits  int
-	srv   *httptest.Server
-	stop  chan struct{}
-	base  time.Time
-	hitCh chan struct{} // closed and replaced on every hit
+	mu      sync.Mutex
+	name    string
+	items   []item // oldest first
+	mode    feedMode
+	hits    int
+	srv     *httptest.Server
+	stop    chan struct{}
+	base    time.Time
+	hitCh   chan struct{} // closed and replaced on every hit
+	release chan struct{} // modeHold waits for it
 }
 
 func newFeed(t *testing.T, name string, n int) *feed {
 	t.Helper()
-	f := &feed{name: name, stop: make(chan struct{}), base: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC), hitCh: make(chan struct{})}
+	f := &feed{name: name, stop: make(chan struct{}), base: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC), hitCh: make(chan struct{}), release: make(chan struct{})}
 	for i := 1; i <= n; i++ {
 		f.items = append(f.items, item{ID: i, Title: f.title(i)})
 	}
@@ -361,6 +363,15 @@ func (f *feed) serve(w http.ResponseWriter, r *http.Request) {
 	mode := f.mode
 	items := append([]item(nil), f.items...)
 	f.mu.Unlock()
+	if mode == modeHold {
+		select {
+		case <-f.release:
+		case <-r.Context().Done():
+			return
+		case <-f.stop:
+			return
+		}
+	}
 	switch mode {
 	case mode500:
 		http.Error(w, "internal error", http.StatusInternalServerError)

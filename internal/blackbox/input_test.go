@@ -73,6 +73,29 @@ func TestHangingFeed(t *testing.T) {
 	exactlyOnce(t, fake, good.titles(0), p.stderr.String())
 }
 
+// TestSlowFeedPostedWhenItEnds: a feed slower than the run's patience is
+// posted as soon as it answers, not one schedule tick later.
+func TestSlowFeedPostedWhenItEnds(t *testing.T) {
+	t.Parallel()
+	fake := discordtest.New(t)
+	good := newFeed(t, "good", 1)
+	slow := newFeed(t, "slow", 1)
+	slow.setMode(modeHold)
+	env := botEnv(fake, t.TempDir(), slow.url(), good.url())
+	env["POST_SCHEDULE"] = "0 0 1 1 *" // no second run during the test
+	p := start(t, env, "run")
+	ctx := waitCtx(t, 20*time.Second)
+	if _, err := fake.WaitMessages(ctx, "400", 1); err != nil {
+		t.Fatalf("the good feed's article: %v\n%s", err, p.stderr.String())
+	}
+	close(slow.release)
+	if _, err := fake.WaitMessages(ctx, "400", 2); err != nil {
+		t.Fatalf("the slow feed's article after it answered: %v\n%s", err, p.stderr.String())
+	}
+	p.term()
+	exactlyOnce(t, fake, append(good.titles(0), slow.titles(0)...), p.stderr.String())
+}
+
 // TestHostileFeedInput: mentions, long titles, markdown and HTML in a feed
 // never break a post or ping anyone but the news role.
 func TestHostileFeedInput(t *testing.T) {
