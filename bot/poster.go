@@ -14,6 +14,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/newsbot/newsbot/articles"
+	"github.com/newsbot/newsbot/internal/discordapi"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -67,38 +68,15 @@ func NewDiscordSender(s *discordgo.Session) Sender {
 	return &discordSender{s: s, holdOff: map[string]time.Time{}}
 }
 
-// messageCreate is a message create body with the fields MessageSend lacks
-// (bwmarrin/discordgo#1351). The embedded pointer marshals flat.
-type messageCreate struct {
-	*discordgo.MessageSend
-	Nonce        string `json:"nonce,omitempty"`
-	EnforceNonce bool   `json:"enforce_nonce,omitempty"`
-}
-
-// sendBucket is the discordgo rate-limit bucket of message creates in a
-// channel. Reads of the channel's messages are a different route with its own
-// limit at Discord, so they must not share the bucket (their headers would
-// reset its count).
-func sendBucket(channelID string) string {
-	return "POST " + discordgo.EndpointChannelMessages(channelID)
-}
-
 func (d *discordSender) Send(ctx context.Context, channelID string, m *discordgo.MessageSend, nonce string) (string, error) {
-	bucket := sendBucket(channelID)
-	if err := d.wait(ctx, channelID, bucket); err != nil {
+	if err := d.wait(ctx, channelID, discordapi.SendBucket(channelID)); err != nil {
 		return "", fmt.Errorf("bot: send to channel %s: %w: %w", channelID, errNotSent, err)
 	}
-	for _, e := range m.Embeds {
-		if e.Type == "" {
-			e.Type = discordgo.EmbedTypeRich
-		}
+	msg, err := discordapi.SendMessage(ctx, d.s, channelID, m, nonce)
+	if errors.Is(err, discordapi.ErrUnreadable) {
+		// Discord answered 2xx, so the message exists: the next run finds it.
+		return "", fmt.Errorf("bot: send to channel %s: %w: %w", channelID, errMaybeSent, err)
 	}
-	body := messageCreate{MessageSend: m, Nonce: nonce, EnforceNonce: nonce != ""}
-	// No discordgo retry on a 502 either: it would re-send at once, and a
-	// 502 may come after the message was created (the poster decides, and
-	// looks before it sends again).
-	resp, err := d.s.RequestWithBucketID(http.MethodPost, discordgo.EndpointChannelMessages(channelID), body, bucket,
-		discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(0), discordgo.WithContext(ctx))
 	if err != nil {
 		var rl *discordgo.RateLimitError
 		if errors.As(err, &rl) && rl.TooManyRequests != nil {
@@ -107,11 +85,6 @@ func (d *discordSender) Send(ctx context.Context, channelID string, m *discordgo
 			d.mu.Unlock()
 		}
 		return "", fmt.Errorf("bot: send to channel %s: %w", channelID, err)
-	}
-	var msg discordgo.Message
-	if err := discordgo.Unmarshal(resp, &msg); err != nil || msg.ID == "" {
-		// Discord answered 2xx, so the message exists: the next run finds it.
-		return "", fmt.Errorf("bot: send to channel %s: %w: unreadable answer (%v)", channelID, errMaybeSent, err)
 	}
 	return msg.ID, nil
 }

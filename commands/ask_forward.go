@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/newsbot/newsbot/internal/discordapi"
 )
 
 // Forwarding questions to the team channel, and the retry loop.
@@ -195,32 +196,13 @@ func (a *Ask) findTeamMessage(ctx context.Context, channel string, id int64) (st
 // sendNonce posts m with nonce + enforce_nonce: the same nonce within
 // Discord's window returns the first message instead of a second one.
 func (a *Ask) sendNonce(ctx context.Context, channelID string, m *discordgo.MessageSend, nonce string) (*discordgo.Message, error) {
-	for _, e := range m.Embeds {
-		if e.Type == "" {
-			e.Type = discordgo.EmbedTypeRich
-		}
-	}
-	body := struct {
-		*discordgo.MessageSend
-		Nonce        string `json:"nonce"`
-		EnforceNonce bool   `json:"enforce_nonce"`
-	}{m, nonce, true}
 	cctx, cancel := context.WithTimeout(ctx, askCallTimeout)
 	defer cancel()
-	ep := discordgo.EndpointChannelMessages(channelID)
-	// Its own bucket: discordgo keys the messages GET by the bare URL, and
-	// that route's headers must not reset this one's count.
-	// No discordgo retry on a 502: it would re-send at once, and a 502 may
-	// come after the message was created (the retry loop looks first).
-	raw, err := a.dc.RequestWithBucketID("POST", ep, body, "POST "+ep, discordgo.WithContext(cctx), discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(0))
+	msg, err := discordapi.SendMessage(cctx, a.dc, channelID, m, nonce)
 	if err != nil {
 		return nil, fmt.Errorf("ask: send to channel %s: %w", channelID, err)
 	}
-	var msg discordgo.Message
-	if err := json.Unmarshal(raw, &msg); err != nil {
-		return nil, fmt.Errorf("ask: send to channel %s: %w", channelID, err)
-	}
-	return &msg, nil
+	return msg, nil
 }
 
 // openTeamThread opens the team's discussion thread on the question's

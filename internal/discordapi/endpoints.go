@@ -1,5 +1,6 @@
-// Package discordapi points discordgo at a Discord API base other than
-// discord.com (a REST proxy, a test fake).
+// Package discordapi holds what newsbot needs of Discord's API beyond
+// discordgo: pointing it at another API base (a REST proxy, a test fake),
+// and message creates that carry a nonce.
 package discordapi
 
 import (
