@@ -25,7 +25,8 @@ import (
 var sampleFeed []byte
 
 // pollPatience is how long a run waits for slow feeds before it posts what
-// the others brought (a hanging feed must not hold back the news).
+// the others brought (a hanging feed must not hold back the news); a slow
+// feed's items are posted when its fetch ends (see runner.late).
 var pollPatience = 5 * time.Second
 
 // shutdownGrace bounds how long a stop waits for in-flight work: SIGTERM
