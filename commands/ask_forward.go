@@ -61,17 +61,13 @@ func (a *Ask) startForward(ctx context.Context, id int64, detach bool) *flight {
 		}
 		close(f.done)
 		if q.TeamThreadID == "" && q.TeamMessageID != "" {
-			// Marked first, so that a crash or a transient failure
-			// leaves the thread to the retry loop (refreshTeamMessage).
-			l := a.qlock(id)
-			l.Lock()
-			a.markTeamStale(bg, id, true)
-			if !a.openTeamThread(bg, q) {
-				a.markTeamStale(bg, id, false)
-			} else {
+			// After a transient failure the retry loop opens it
+			// (refreshTeamMessage). Not under the question's lock: a
+			// slow Discord must not hold up the team's buttons.
+			if a.openTeamThread(bg, q) {
+				a.markTeamStale(bg, id, true)
 				a.Kick()
 			}
-			l.Unlock()
 		}
 		release()
 	}()
