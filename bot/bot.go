@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,6 +99,7 @@ type Bot struct {
 	rctx     context.Context
 	rcancel  context.CancelFunc
 	reconnWG sync.WaitGroup
+	later    sync.WaitGroup // registerLater
 }
 
 // New returns a Bot; nothing touches the network before Open.
@@ -210,7 +213,7 @@ func (b *Bot) Open(ctx context.Context) error {
 	b.s.Lock()
 	b.s.ShouldReconnectOnError = false // reconnectLoop owns reconnects
 	b.s.Unlock()
-	if err := b.openGateway(ctx); err != nil {
+	if err := b.retryStart(ctx, "connecting to the gateway", func() error { return b.openGateway(ctx) }); err != nil {
 		return err
 	}
 	b.reconnWG.Add(1)
@@ -250,19 +253,17 @@ func (b *Bot) Open(ctx context.Context) error {
 	if b.o.GuildID != "" {
 		scope = "guild " + b.o.GuildID
 	}
-	changed, err := RegisterCommands(ctx, b.s, appID, b.o.GuildID, defs)
-	if err != nil {
+	if err := b.register(ctx, appID, scope, defs); err != nil {
 		if c := classifyConnErr(err, b.o.APIURL); errors.Is(c, ErrTokenRefused) {
 			return c
 		}
-		// News posting does not need the commands: report and go on.
+		// News posting does not need the commands: report and go on; a
+		// transient failure is tried again in the background.
 		b.health.SetProblem("commands", fmt.Sprintf("slash commands could not be registered (%s): %v", scope, err))
-		b.log.Error("slash commands could not be registered; news posting goes on", "scope", scope, "error", err)
-	} else {
-		b.health.ClearProblem("commands")
-		b.log.Info("slash commands", "scope", scope, "count", len(defs), "changed", changed)
-		if b.o.GuildID != "" {
-			b.dropGlobalTwins(ctx, appID, defs)
+		b.log.Error("slash commands could not be registered; news posting goes on", "scope", scope, "error", err, "retry", transientREST(err))
+		if transientREST(err) {
+			b.later.Add(1)
+			go b.registerLater(appID, scope, defs)
 		}
 	}
 
@@ -270,6 +271,91 @@ func (b *Bot) Open(ctx context.Context) error {
 	b.checkPermissions()
 	b.log.Info("discord ready", "guild_id", guildID, "bot_user_id", botID)
 	return nil
+}
+
+// register registers the slash commands (see RegisterCommands) and, in
+// guild mode, removes their global twins.
+func (b *Bot) register(ctx context.Context, appID, scope string, defs []*discordgo.ApplicationCommand) error {
+	changed, err := RegisterCommands(ctx, b.s, appID, b.o.GuildID, defs)
+	if err != nil {
+		return err
+	}
+	b.health.ClearProblem("commands")
+	b.log.Info("slash commands", "scope", scope, "count", len(defs), "changed", changed)
+	if b.o.GuildID != "" {
+		b.dropGlobalTwins(ctx, appID, defs)
+	}
+	return nil
+}
+
+// registerLater retries a registration that failed for a transient reason
+// (5 s doubling to 5 minutes) until it succeeds, fails for good, or the Bot
+// closes.
+func (b *Bot) registerLater(appID, scope string, defs []*discordgo.ApplicationCommand) {
+	defer b.later.Done()
+	wait := registerRetry
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-b.rctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(b.rctx, 30*time.Second)
+		err := b.register(ctx, appID, scope, defs)
+		cancel()
+		if err == nil || b.rctx.Err() != nil {
+			return
+		}
+		b.health.SetProblem("commands", fmt.Sprintf("slash commands could not be registered (%s): %v", scope, err))
+		if !transientREST(err) {
+			b.log.Error("slash commands could not be registered", "scope", scope, "error", err)
+			return
+		}
+		b.log.Warn("slash commands not registered yet; retrying", "scope", scope, "error", err)
+		wait = min(2*wait, 5*time.Minute)
+	}
+}
+
+// retryStart runs fn, and again after 1, 2, 4 and 8 s (startRetry) while
+// it fails for a transient reason (5xx, 429): a Discord hiccup at start is
+// waited out a little rather than ending the start.
+func (b *Bot) retryStart(ctx context.Context, what string, fn func() error) error {
+	err := fn()
+	for wait := startRetry; err != nil && transientREST(err) && wait <= 8*startRetry; wait *= 2 {
+		b.log.Warn(what+" failed; retrying", "error", err, "wait", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		err = fn()
+	}
+	return err
+}
+
+// The first waits after a transient failure at start: reading a channel,
+// registering the commands (variables for tests).
+var (
+	startRetry    = time.Second
+	registerRetry = 5 * time.Second
+)
+
+// transientREST reports whether a REST call failed for a reason that
+// passes: a 5xx, a 429, a 502 discordgo gave up retrying.
+func transientREST(err error) bool {
+	var rl *discordgo.RateLimitError
+	if errors.As(err, &rl) {
+		return true
+	}
+	var re *discordgo.RESTError
+	if errors.As(err, &re) {
+		return re.Response != nil && (re.Response.StatusCode >= 500 || re.Response.StatusCode == http.StatusTooManyRequests)
+	}
+	return err != nil && strings.Contains(err.Error(), "Exceeded Max retries HTTP 5")
 }
 
 // dropGlobalTwins removes global commands that have the name of one now
@@ -467,7 +553,11 @@ func (b *Bot) channel(ctx context.Context, name, id string) (*discordgo.Channel,
 	if id == "" {
 		return nil, fmt.Errorf("discord: %s is not set", name)
 	}
-	c, err := b.s.Channel(id, discordgo.WithContext(ctx))
+	var c *discordgo.Channel
+	err := b.retryStart(ctx, "reading channel "+id, func() (err error) {
+		c, err = b.s.Channel(id, discordgo.WithContext(ctx))
+		return err
+	})
 	if err == nil {
 		return c, nil
 	}
@@ -749,6 +839,7 @@ func (b *Bot) Close() error {
 	b.s.Unlock()
 	err := b.s.Close()
 	b.reconnWG.Wait() // a reconnect in progress was aborted by lockSession
+	b.later.Wait()
 
 	if router != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)

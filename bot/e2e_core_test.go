@@ -416,6 +416,71 @@ func TestCoreE2EMissingChannelAndWrongGuild(t *testing.T) {
 
 // A news channel the bot cannot read at start is reported on /healthz, as a
 // post's 403/404 would be; the bot serves its only guild meanwhile.
+// Discord failing for a moment at start (the gateway lookup, reading the
+// news channel, registering the commands) neither stops the start nor leaves the
+// commands unregistered.
+func TestCoreE2EDiscordHiccupsAtStart(t *testing.T) {
+	defer func(s, r time.Duration) { startRetry, registerRetry = s, r }(startRetry, registerRetry)
+	startRetry, registerRetry = time.Millisecond, time.Millisecond
+	ctx := testCtx(t)
+	e := newE2E(t, nil)
+	e.srv.FailNext("GET", "/gateway", 4, 500, 0)
+	e.srv.FailNext("GET", "/channels/"+discordtest.NewsChannelID, 2, 500, 0)
+	e.srv.FailNext("PUT", "/applications/*/commands", 2, 503, 0)
+	if err := e.bot.Open(ctx); err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if e.bot.GuildID() != discordtest.GuildID {
+		t.Errorf("guild %q", e.bot.GuildID())
+	}
+	lookups := 0
+	for _, rq := range e.srv.Requests() {
+		if rq.Path == "/gateway" {
+			lookups++
+		}
+	}
+	if lookups != 5 {
+		t.Errorf("%d gateway lookups, want 5 (4 failures)", lookups)
+	}
+	err := e.srv.WaitFor(ctx, func() bool {
+		cmds := e.srv.Commands("")
+		return len(cmds) == 1 && cmds[0].Name == "ping"
+	})
+	if err != nil {
+		t.Fatalf("commands never registered: %v\n%s", err, e.logs.String())
+	}
+	// The problem shown meanwhile is cleared by the retry that wrote
+	// them.
+	e.bot.later.Wait()
+	for _, p := range e.health.Problems() {
+		if p.Key == "commands" {
+			t.Errorf("problem left: %+v", p)
+		}
+	}
+}
+
+// A refused registration (400) is not retried.
+func TestCoreE2ERegistrationRefusedNotRetried(t *testing.T) {
+	defer func(r time.Duration) { registerRetry = r }(registerRetry)
+	registerRetry = time.Millisecond
+	ctx := testCtx(t)
+	e := newE2E(t, nil)
+	e.srv.FailNext("PUT", "/applications/*/commands", 1, 400, 50035)
+	if err := e.bot.Open(ctx); err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	e.bot.Close()
+	puts := 0
+	for _, rq := range e.srv.Requests() {
+		if rq.Method == "PUT" {
+			puts++
+		}
+	}
+	if puts != 1 || len(e.srv.Commands("")) != 0 {
+		t.Errorf("%d registrations, %d commands", puts, len(e.srv.Commands("")))
+	}
+}
+
 func TestCoreE2EMissingNewsChannelReported(t *testing.T) {
 	ctx := testCtx(t)
 	e := newE2E(t, func(o *Options) { o.NewsChannelID = "4040" })
