@@ -404,14 +404,19 @@ func (r *run) post(ctx context.Context, a articles.Article) (result, error) {
 		}
 	}
 	m := p.build(a)
-	if err := p.o.Store.MarkSending(ctx, a.ID); err != nil {
+	// From here on the state is written whatever happens to ctx: a
+	// cancellation must not leave "sending" recorded for a send that
+	// never started, nor lose the outcome of one that did.
+	if err := ctx.Err(); err != nil {
+		return stop, err
+	}
+	sctx := context.WithoutCancel(ctx)
+	if err := p.o.Store.MarkSending(sctx, a.ID); err != nil {
 		return stop, fmt.Errorf("bot: mark article %d sending: %w", a.ID, err)
 	}
 	start := time.Now()
 	id, sendErr := p.o.Sender.Send(ctx, p.o.ChannelID, m, a.Nonce())
 	postSeconds.Observe(time.Since(start).Seconds())
-	// Record the outcome even when ctx ended during the send.
-	sctx := context.WithoutCancel(ctx)
 	if sendErr == nil {
 		if err := p.o.Store.MarkPosted(sctx, a.ID, id); err != nil {
 			return stop, fmt.Errorf("bot: mark article %d posted: %w", a.ID, err)
