@@ -52,11 +52,11 @@ func BuildPost(a articles.Article, also []articles.Article, roleID string) *disc
 		// expect it verbatim; an embed never pings). The excerpt is escaped:
 		// Discord renders markdown in a description, and feed text must not
 		// format the post or add masked links.
-		Title:       cutAtWord(title, maxEmbedTitle),
+		Title:       articles.Excerpt(title, maxEmbedTitle),
 		Description: fitEscaped(multiline(a.Summary), articles.ExcerptLen),
 	}
 	if author := plain(a.Author); author != "" {
-		e.Author = &discordgo.MessageEmbedAuthor{Name: cutAtWord(author, maxAuthorName)}
+		e.Author = &discordgo.MessageEmbedAuthor{Name: articles.Excerpt(author, maxAuthorName)}
 	}
 	if ts := timestamp(a.Published); ts != "" {
 		e.Timestamp = ts
@@ -65,7 +65,7 @@ func BuildPost(a articles.Article, also []articles.Article, roleID string) *disc
 		e.Image = &discordgo.MessageEmbedImage{URL: img}
 	}
 	if feed := plain(a.FeedTitle); feed != "" {
-		e.Footer = &discordgo.MessageEmbedFooter{Text: cutAtWord(feed, maxFooter)}
+		e.Footer = &discordgo.MessageEmbedFooter{Text: articles.Excerpt(feed, maxFooter)}
 	}
 	if v := alsoRead(a, also); v != "" {
 		e.Fields = []*discordgo.MessageEmbedField{{Name: alsoReadName, Value: v}}
@@ -136,7 +136,7 @@ func pathOf(u string) string {
 // maxAlsoReadTitle runes before escaping.
 func linkText(title string) string {
 	title = strings.NewReplacer("[", "(", "]", ")").Replace(title)
-	return escapeMarkdown(cutAtWord(title, maxAlsoReadTitle))
+	return escapeMarkdown(articles.Excerpt(title, maxAlsoReadTitle))
 }
 
 // linkTarget returns u as the target of a masked link: an absolute http(s)
@@ -311,21 +311,6 @@ func fitEscaped(s string, max int) string {
 		prefix = string(rs[:lo])
 	}
 	return escapeMarkdown(prefix) + "…"
-}
-
-// cutAtWord cuts plain text s to at most max runes, "…" included, at a word
-// boundary when one is near.
-func cutAtWord(s string, max int) string {
-	rs := []rune(s)
-	if len(rs) <= max {
-		return s
-	}
-	cut := wordCut(rs, max-1)
-	prefix := strings.TrimRightFunc(string(rs[:cut]), unicode.IsSpace)
-	if prefix == "" {
-		prefix = string(rs[:max-1])
-	}
-	return prefix + "…"
 }
 
 // wordCut returns where to cut rs to keep at most n runes: before the last

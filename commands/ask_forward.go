@@ -10,6 +10,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/newsbot/newsbot/articles"
 	"github.com/newsbot/newsbot/internal/discordapi"
 )
 
@@ -245,7 +246,7 @@ func threadName(prefix, text string) string {
 	words := strings.Join(strings.Fields(text), " ")
 	name := prefix + words
 	if utf8.RuneCountInString(name) > 100 {
-		name = cutWords(name, 100)
+		name = articles.Excerpt(name, 100)
 	}
 	if IsBlank(words) {
 		return strings.TrimSuffix(strings.TrimSpace(prefix), ":")

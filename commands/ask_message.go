@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/newsbot/newsbot/articles"
 )
 
 // The messages /ask writes: the team message and the answer to the member.
@@ -89,7 +90,7 @@ func answerFields(base []*discordgo.MessageEmbedField, e *discordgo.MessageEmbed
 		budget = min(budget, answerFieldLimit) - utf8.RuneCountInString(how) - 1
 		value := how
 		if budget > 1 {
-			value = cutWords(ans.Text, budget) + "\n" + how
+			value = articles.Excerpt(ans.Text, budget) + "\n" + how
 		}
 		used += utf8.RuneCountInString(name) + utf8.RuneCountInString(value)
 		out = append(out, &discordgo.MessageEmbedField{Name: name, Value: value})
@@ -175,7 +176,7 @@ func quote(text string, budget int) string {
 		if used+n > budget-2 {
 			room := budget - 2 - used - 3
 			if room > 10 {
-				b.WriteString("> " + cutWords(l, room) + "\n")
+				b.WriteString("> " + articles.Excerpt(l, room) + "\n")
 			} else {
 				b.WriteString("> …\n")
 			}
@@ -202,25 +203,6 @@ func cutRunes(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
-}
-
-// cutWords cuts s to at most n runes at a word boundary when there is one
-// in the last third, ending with "…" when cut.
-func cutWords(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	if n <= 1 {
-		return ""
-	}
-	r := []rune(s)[:n-1]
-	for k := len(r) - 1; k > len(r)*2/3; k-- {
-		if unicode.IsSpace(r[k]) {
-			r = r[:k]
-			break
-		}
-	}
-	return strings.TrimRightFunc(string(r), unicode.IsSpace) + "…"
 }
 
 // EscapeMarkdown makes a name show literally in Discord Markdown.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/newsbot/newsbot/articles/related"
+
+	"github.com/newsbot/newsbot/articles"
 )
 
 // RelatedIndex is what /related needs from the relatedness index;
@@ -125,7 +127,7 @@ func relNoMatch(q string, isNamed bool, named related.Hit) string {
 		return "There are no articles to choose from yet. Try again once the first ones have arrived."
 	default:
 		return fmt.Sprintf("Nothing in the archive matches “%s”. Try other words, an article title or its link.",
-			relEscape(relCut(q, 100)))
+			relEscape(articles.Excerpt(q, 100)))
 	}
 }
 
@@ -138,10 +140,10 @@ func relEmbed(q string, hits []related.Hit, isNamed bool, named related.Hit) *di
 	case isNamed:
 		head = "Related to: " + relName(named)
 	default:
-		head = "Matching “" + relEscape(relCut(q, 100)) + "”"
+		head = "Matching “" + relEscape(articles.Excerpt(q, 100)) + "”"
 	}
 	var b strings.Builder
-	b.WriteString(relCut(head, 1000))
+	b.WriteString(articles.Excerpt(head, 1000))
 	b.WriteString("\n")
 	for n, h := range hits {
 		line := fmt.Sprintf("\n%d. %s", n+1, relLink(h))
@@ -168,7 +170,7 @@ func relName(h related.Hit) string {
 	if title == "" {
 		title = "(untitled)"
 	}
-	return "**" + relEscape(relCut(title, relatedTitleMax)) + "**"
+	return "**" + relEscape(articles.Excerpt(title, relatedTitleMax)) + "**"
 }
 
 func relLink(h related.Hit) string {
@@ -176,7 +178,7 @@ func relLink(h related.Hit) string {
 	if title == "" {
 		title = "(untitled)"
 	}
-	title = relEscape(relCut(title, relatedTitleMax))
+	title = relEscape(articles.Excerpt(title, relatedTitleMax))
 	u := relURL(h.URL)
 	if u == "" {
 		return "**" + title + "**"
@@ -213,28 +215,12 @@ func relEscape(s string) string {
 	return b.String()
 }
 
-// relCut cuts s to at most max runes at a word boundary, adding "…".
-func relCut(s string, max int) string {
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	r := []rune(s)[:max-1]
-	cut := len(r)
-	for i := len(r) - 1; i > len(r)/2; i-- {
-		if r[i] == ' ' {
-			cut = i
-			break
-		}
-	}
-	return strings.TrimRight(string(r[:cut]), " ") + "…"
-}
-
 func (h *relatedHandler) autocomplete(ctx context.Context, i *discordgo.InteractionCreate) error {
 	typed, _ := relQueryOption(i)
 	sugg := h.ix.Complete(typed, 25)
 	choices := make([]*discordgo.ApplicationCommandOptionChoice, 0, len(sugg))
 	for _, s := range sugg {
-		name, value := relCut(s.Name, 100), s.Value
+		name, value := articles.Excerpt(s.Name, 100), s.Value
 		if name == "" || value == "" || utf8.RuneCountInString(value) > 100 {
 			continue
 		}

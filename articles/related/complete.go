@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/newsbot/newsbot/articles"
 )
 
 // MaxSuggestions is the most suggestions Complete returns (Discord's limit).
@@ -223,9 +225,9 @@ func (ix *Index) suggestions(slots []uint32) []Suggestion {
 			name = d.url
 		}
 		if len(ix.title[d.titleKey]) > 1 && !d.published.IsZero() {
-			name = cutAtWord(name, maxChoiceLen-13) + " (" + d.published.UTC().Format("2006-01-02") + ")"
+			name = articles.Excerpt(name, maxChoiceLen-13) + " (" + d.published.UTC().Format("2006-01-02") + ")"
 		}
-		name = cutAtWord(name, maxChoiceLen)
+		name = articles.Excerpt(name, maxChoiceLen)
 		value := ""
 		if utf8.RuneCountInString(d.title) <= maxChoiceLen && len(ix.title[d.titleKey]) == 1 {
 			if got, ok, _ := ix.lookup(strings.TrimSpace(d.title)); ok && got == s {
@@ -241,21 +243,4 @@ func (ix *Index) suggestions(slots []uint32) []Suggestion {
 		out = append(out, Suggestion{Name: name, Value: value})
 	}
 	return out
-}
-
-// cutAtWord returns s cut to at most max runes, at a word boundary when
-// there is one, ending in "…" when cut.
-func cutAtWord(s string, max int) string {
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	r := []rune(s)[:max-1]
-	cut := len(r)
-	for i := len(r) - 1; i > len(r)/2; i-- {
-		if unicode.IsSpace(r[i]) {
-			cut = i
-			break
-		}
-	}
-	return strings.TrimRightFunc(string(r[:cut]), unicode.IsSpace) + "…"
 }

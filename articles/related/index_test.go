@@ -335,7 +335,7 @@ func TestComplete(t *testing.T) {
 				t.Errorf("value %q: %d runes", s.Value, n)
 			}
 			_, named, ok := ix.Resolve(s.Value, 5)
-			if !ok || !strings.HasPrefix(s.Name, strings.TrimSuffix(cutAtWord(named.Title, 60), "…")) {
+			if !ok || !strings.HasPrefix(s.Name, strings.TrimSuffix(articles.Excerpt(named.Title, 60), "…")) {
 				t.Errorf("value %q of %q resolves to %q (%v)", s.Value, s.Name, named.Title, ok)
 			}
 		}
