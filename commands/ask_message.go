@@ -205,7 +205,8 @@ func cutRunes(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// EscapeMarkdown makes a name show literally in Discord Markdown.
+// EscapeMarkdown makes text show literally in Discord Markdown (also inside
+// link text) and keeps mentions inert.
 func EscapeMarkdown(s string) string {
 	var b strings.Builder
 	for _, r := range s {

@@ -127,7 +127,7 @@ func relNoMatch(q string, isNamed bool, named related.Hit) string {
 		return "There are no articles to choose from yet. Try again once the first ones have arrived."
 	default:
 		return fmt.Sprintf("Nothing in the archive matches “%s”. Try other words, an article title or its link.",
-			relEscape(articles.Excerpt(q, 100)))
+			EscapeMarkdown(articles.Excerpt(q, 100)))
 	}
 }
 
@@ -140,7 +140,7 @@ func relEmbed(q string, hits []related.Hit, isNamed bool, named related.Hit) *di
 	case isNamed:
 		head = "Related to: " + relName(named)
 	default:
-		head = "Matching “" + relEscape(articles.Excerpt(q, 100)) + "”"
+		head = "Matching “" + EscapeMarkdown(articles.Excerpt(q, 100)) + "”"
 	}
 	var b strings.Builder
 	b.WriteString(articles.Excerpt(head, 1000))
@@ -170,7 +170,7 @@ func relName(h related.Hit) string {
 	if title == "" {
 		title = "(untitled)"
 	}
-	return "**" + relEscape(articles.Excerpt(title, relatedTitleMax)) + "**"
+	return "**" + EscapeMarkdown(articles.Excerpt(title, relatedTitleMax)) + "**"
 }
 
 func relLink(h related.Hit) string {
@@ -178,7 +178,7 @@ func relLink(h related.Hit) string {
 	if title == "" {
 		title = "(untitled)"
 	}
-	title = relEscape(articles.Excerpt(title, relatedTitleMax))
+	title = EscapeMarkdown(articles.Excerpt(title, relatedTitleMax))
 	u := relURL(h.URL)
 	if u == "" {
 		return "**" + title + "**"
@@ -199,20 +199,6 @@ func relURL(raw string) string {
 	}
 	r := strings.NewReplacer("(", "%28", ")", "%29", " ", "%20", "<", "%3C", ">", "%3E")
 	return r.Replace(s)
-}
-
-// relEscape makes text show literally in Discord Markdown (also inside link
-// text) and keeps mentions inert.
-func relEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch r {
-		case '\\', '*', '_', '~', '`', '|', '>', '[', ']', '(', ')', '#', '<', '@':
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func (h *relatedHandler) autocomplete(ctx context.Context, i *discordgo.InteractionCreate) error {
