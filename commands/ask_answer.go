@@ -511,27 +511,14 @@ func (a *Ask) sendAnswer(ctx context.Context, channelID string, m *discordgo.Mes
 // findAnswer reports whether one of channelID's 50 most recent messages is
 // answer ans (its embed's title and timestamp, see answerMessage).
 func (a *Ask) findAnswer(ctx context.Context, channelID string, ans *Answer) (bool, error) {
-	cctx, cancel := context.WithTimeout(ctx, askCallTimeout)
-	defer cancel()
-	msgs, err := a.dc.ChannelMessages(channelID, 50, "", "", "", discordgo.WithContext(cctx), discordgo.WithRetryOnRatelimit(false))
-	if err != nil {
-		return false, fmt.Errorf("ask: recent messages of %s: %w", channelID, err)
-	}
 	title := answerTitle(ans.QuestionID)
-	for _, m := range msgs {
-		for _, e := range m.Embeds {
-			if e == nil || e.Title != title {
-				continue
-			}
-			// To the second: Discord may keep less than the
-			// milliseconds sent.
-			t, err := time.Parse(time.RFC3339Nano, e.Timestamp)
-			if err == nil && t.Truncate(time.Second).Equal(answerTime(ans).Truncate(time.Second)) {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
+	// To the second: Discord may keep less than the milliseconds sent.
+	at := answerTime(ans).Truncate(time.Second)
+	id, err := a.findMessage(ctx, channelID, 50, func(e *discordgo.MessageEmbed) bool {
+		t, err := time.Parse(time.RFC3339Nano, e.Timestamp)
+		return e.Title == title && err == nil && t.Truncate(time.Second).Equal(at)
+	})
+	return id != "", err
 }
 
 func isTransient(err error) bool {

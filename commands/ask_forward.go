@@ -170,24 +170,32 @@ func questionNonce(q *Question) string {
 // earlier one.
 func footerMarker(id int64) string { return "Question #" + strconv.FormatInt(id, 10) }
 
-// findTeamMessage looks for question id's message among the team channel's
-// 100 most recent messages.
-func (a *Ask) findTeamMessage(ctx context.Context, channel string, id int64) (string, error) {
+// findMessage returns the id of the first of channelID's limit most recent
+// messages with an embed that match accepts, or "" when none has one.
+func (a *Ask) findMessage(ctx context.Context, channelID string, limit int, match func(*discordgo.MessageEmbed) bool) (string, error) {
 	cctx, cancel := context.WithTimeout(ctx, askCallTimeout)
 	defer cancel()
-	msgs, err := a.dc.ChannelMessages(channel, 100, "", "", "", discordgo.WithContext(cctx), discordgo.WithRetryOnRatelimit(false))
+	msgs, err := a.dc.ChannelMessages(channelID, limit, "", "", "", discordgo.WithContext(cctx), discordgo.WithRetryOnRatelimit(false))
 	if err != nil {
-		return "", fmt.Errorf("ask: recent team messages: %w", err)
+		return "", fmt.Errorf("ask: recent messages of %s: %w", channelID, err)
 	}
-	marker := footerMarker(id)
 	for _, m := range msgs {
 		for _, e := range m.Embeds {
-			if e != nil && e.Footer != nil && e.Footer.Text == marker {
+			if e != nil && match(e) {
 				return m.ID, nil
 			}
 		}
 	}
 	return "", nil
+}
+
+// findTeamMessage looks for question id's message among the team channel's
+// 100 most recent messages.
+func (a *Ask) findTeamMessage(ctx context.Context, channel string, id int64) (string, error) {
+	marker := footerMarker(id)
+	return a.findMessage(ctx, channel, 100, func(e *discordgo.MessageEmbed) bool {
+		return e.Footer != nil && e.Footer.Text == marker
+	})
 }
 
 // sendNonce posts m with nonce + enforce_nonce: the same nonce within
