@@ -49,6 +49,9 @@ func newE2EAsk(t testing.TB, edit func(*commands.AskOptions), srvOpts ...discord
 	s.Client = e.srv.HTTPClient()
 	s.Identify.Intents = discordgo.IntentsGuilds
 	s.LogLevel = -1
+	// No reconnects: set before Open, since discordgo reads it unlocked
+	// from its gateway goroutines.
+	s.ShouldReconnectOnError = false
 	e.s = s
 	e.opts = commands.AskOptions{
 		Store: db, Discord: s, TeamChannelID: discordtest.TeamChannelID, GuildID: discordtest.GuildID,
@@ -79,7 +82,6 @@ func newE2EAsk(t testing.TB, edit func(*commands.AskOptions), srvOpts ...discord
 	t.Cleanup(func() {
 		// discordgo's Close sleeps a second after its close frame: let it
 		// finish in the background rather than hold up every test.
-		s.ShouldReconnectOnError = false
 		go s.Close()
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -317,6 +317,9 @@ func newRelE2E(t testing.TB) *relE2E {
 	s.Client = srv.HTTPClient()
 	s.Identify.Intents = discordgo.IntentsGuilds
 	s.LogLevel = -1
+	// No reconnects: set before Open, since discordgo reads it unlocked
+	// from its gateway goroutines.
+	s.ShouldReconnectOnError = false
 	cmd := commands.NewRelated(relIndex(), s)
 	s.AddHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) {
 		var err error
@@ -334,7 +337,6 @@ func newRelE2E(t testing.TB) *relE2E {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		s.ShouldReconnectOnError = false
 		s.Close()
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
