@@ -381,9 +381,7 @@ func (a *Ask) editTeamMessage(ctx context.Context, q *Question, embeds []*discor
 		if stale {
 			defer a.Kick() // Run redoes the edit
 		}
-		if err := a.store.MarkTeamMessage(ctx, q.ID, stale); err != nil {
-			a.log.Error("ask: record team message state", "question_id", q.ID, "error", err)
-		}
+		a.markTeamStale(ctx, q.ID, stale)
 	}
 }
 
