@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,44 +17,6 @@ import (
 
 	"github.com/gorilla/websocket"
 )
-
-// Option configures a Server at New.
-type Option func(*config)
-
-type config struct {
-	now         func() time.Time
-	deadline    time.Duration
-	nonceWindow time.Duration
-	heartbeat   time.Duration
-	tokenLife   time.Duration
-	logf        func(format string, args ...any)
-	limits      []rateRule
-}
-
-// WithClock sets the fake's clock (default time.Now). Advance adds to it.
-func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
-
-// WithInteractionDeadline sets how long after dispatch an interaction callback is
-// accepted (default 3 s), measured on the fake's clock.
-func WithInteractionDeadline(d time.Duration) Option { return func(c *config) { c.deadline = d } }
-
-// WithNonceWindow sets how long a message nonce is remembered (default 5 min).
-func WithNonceWindow(d time.Duration) Option { return func(c *config) { c.nonceWindow = d } }
-
-// WithRateLimit limits requests matching method and pattern to limit per window, per
-// distinct path (so "/channels/*/messages" is a limit per channel). Excess requests
-// get 429 with retry_after. Off by default.
-func WithRateLimit(method, pattern string, limit int, per time.Duration) Option {
-	return func(c *config) {
-		c.limits = append(c.limits, rateRule{method: method, pattern: pattern, limit: limit, per: per})
-	}
-}
-
-// WithHeartbeatInterval sets the interval sent in HELLO (default 41250 ms).
-func WithHeartbeatInterval(d time.Duration) Option { return func(c *config) { c.heartbeat = d } }
-
-// WithLog logs every request and gateway frame through logf (for example t.Logf).
-func WithLog(logf func(format string, args ...any)) Option { return func(c *config) { c.logf = logf } }
 
 // Server is the fake Discord. All methods are safe for concurrent use.
 type Server struct {
@@ -245,50 +206,6 @@ func (s *Server) logf(format string, args ...any) {
 }
 
 // ---- HTTP plumbing ----
-
-// Request is a recorded REST request and the fake's answer.
-type Request struct {
-	Method     string
-	Path       string // relative to /api/v9, e.g. "/channels/400/messages"
-	Query      url.Values
-	Header     http.Header
-	HasAuth    bool // an Authorization header was present
-	Authorized bool // it was "Bot <token>"
-	Body       []byte
-	Status     int // answered status, 0 for a dropped connection or a client that gave up
-	Code       int // Discord error code of the answer, 0 if none
-	At         time.Time
-}
-
-// Requests returns every recorded request, in the order they were answered.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.reqs))
-	copy(out, s.reqs)
-	return out
-}
-
-// WaitRequest waits for a recorded request (past or future) for which match returns true.
-func (s *Server) WaitRequest(ctx context.Context, match func(Request) bool) (Request, error) {
-	var found Request
-	err := s.WaitFor(ctx, func() bool {
-		for _, r := range s.Requests() {
-			if match(r) {
-				found = r
-				return true
-			}
-		}
-		return false
-	})
-	return found, err
-}
-
-// Match returns a matcher for WaitRequest on method ("" any) and path pattern
-// ([path.Match] syntax relative to /api/v9).
-func Match(method, pattern string) func(Request) bool {
-	return func(r Request) bool { return routeMatch(method, pattern, r.Method, r.Path) }
-}
 
 // answer is what a handler produced.
 type answer struct {
