@@ -27,6 +27,16 @@
 // callbacks and webhook routes need no token, as on Discord). An IDENTIFY with a wrong
 // token is closed with 4004.
 //
+// # Announcement channels and forums
+//
+// AddChannel with Type [ChannelTypeAnnouncement] (5) or [ChannelTypeForum] (15) makes
+// them; a forum's AvailableTags {id, name, moderated, emoji_id, emoji_name} get ids
+// when they have none ([Server.ForumTags], [Server.ForumTagID]), and Flags may hold
+// [ChannelFlagRequireTag]. GET /channels/{id} returns them (tags with emoji_id and
+// emoji_name, null when unset). A forum takes no plain message (400 code 40058).
+// [Server.UpdateChannel] changes a channel as an admin would and sends CHANNEL_UPDATE
+// (THREAD_UPDATE for a thread) over the gateway.
+//
 // # Gateway
 //
 // GET /gateway and /gateway/bot answer {"url":"ws://127.0.0.1:PORT/gw/"}. The websocket

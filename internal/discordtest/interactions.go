@@ -330,7 +330,7 @@ func (s *Server) Interact(ctx context.Context, spec InteractionSpec, opts ...Spe
 	}
 	d["channel_id"] = spec.ChannelID
 	if cs := s.w.channels[spec.ChannelID]; cs != nil {
-		d["channel"] = s.channelViewLocked(cs)
+		d["channel"] = s.channelObjectLocked(cs)
 	} else {
 		d["channel"] = map[string]any{"id": spec.ChannelID, "type": 0, "guild_id": spec.GuildID}
 	}

@@ -2,6 +2,7 @@ package discordtest
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -17,23 +18,17 @@ func (s *Server) guildObjectLocked(g *guild, full bool) map[string]any {
 		"approximate_member_count": len(g.members),
 	}
 	if full {
-		var chans, threads []discordgo.Channel
+		chans, threads := []json.RawMessage{}, []json.RawMessage{}
 		for _, id := range s.w.chanOrder {
 			cs := s.w.channels[id]
 			if cs.ch.GuildID != g.id {
 				continue
 			}
 			if cs.ch.IsThread() {
-				threads = append(threads, s.channelViewLocked(cs))
+				threads = append(threads, s.channelObjectLocked(cs))
 			} else {
-				chans = append(chans, s.channelViewLocked(cs))
+				chans = append(chans, s.channelObjectLocked(cs))
 			}
-		}
-		if chans == nil {
-			chans = []discordgo.Channel{}
-		}
-		if threads == nil {
-			threads = []discordgo.Channel{}
 		}
 		members := make([]any, 0, len(g.memberOrder))
 		for _, uid := range g.memberOrder {
@@ -116,6 +111,12 @@ func (s *Server) channelViewLocked(cs *chanState) discordgo.Channel {
 	c := cs.ch
 	c.PermissionOverwrites = cloneOverwrites(cs.ch.PermissionOverwrites)
 	c.Messages = nil
+	c.AvailableTags = slices.Clone(cs.ch.AvailableTags)
+	c.AppliedTags = slices.Clone(cs.ch.AppliedTags)
+	if md := cs.ch.ThreadMetadata; md != nil {
+		mc := *md
+		c.ThreadMetadata = &mc
+	}
 	if cs.recipient != "" {
 		if u := s.w.users[cs.recipient]; u != nil {
 			uc := *u
@@ -127,4 +128,31 @@ func (s *Server) channelViewLocked(cs *chanState) discordgo.Channel {
 		c.MessageCount = len(cs.msgs)
 	}
 	return c
+}
+
+// channelObjectLocked is a channel as the API and the gateway send it: discordgo's
+// form, with forum tags carrying emoji_id and emoji_name (null when unset) as Discord's do.
+func (s *Server) channelObjectLocked(cs *chanState) json.RawMessage {
+	v := s.channelViewLocked(cs)
+	b := mustJSON(v)
+	if v.AvailableTags == nil {
+		return b
+	}
+	tags := make([]map[string]any, 0, len(v.AvailableTags))
+	for _, t := range v.AvailableTags {
+		o := map[string]any{"id": t.ID, "name": t.Name, "moderated": t.Moderated, "emoji_id": nil, "emoji_name": nil}
+		if t.EmojiID != "" {
+			o["emoji_id"] = t.EmojiID
+		}
+		if t.EmojiName != "" {
+			o["emoji_name"] = t.EmojiName
+		}
+		tags = append(tags, o)
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return b
+	}
+	m["available_tags"] = mustJSON(tags)
+	return mustJSON(m)
 }

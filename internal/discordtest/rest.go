@@ -1,6 +1,7 @@
 package discordtest
 
 import (
+	"encoding/json"
 	"strconv"
 
 	"github.com/bwmarrin/discordgo"
@@ -134,11 +135,11 @@ func (s *Server) hGuildChannels(c *call) answer {
 	if a != nil {
 		return *a
 	}
-	out := []discordgo.Channel{}
+	out := []json.RawMessage{}
 	for _, id := range s.w.chanOrder {
 		cs := s.w.channels[id]
 		if cs.ch.GuildID == g.id && !cs.ch.IsThread() {
-			out = append(out, s.channelViewLocked(cs))
+			out = append(out, s.channelObjectLocked(cs))
 		}
 	}
 	return jsonAnswer(200, out)
@@ -196,7 +197,7 @@ func (s *Server) hChannel(c *call) answer {
 	if a != nil {
 		return *a
 	}
-	return jsonAnswer(200, s.channelViewLocked(cs))
+	return answer{status: 200, body: s.channelObjectLocked(cs)}
 }
 
 func (s *Server) hTyping(c *call) answer {
@@ -228,7 +229,7 @@ func (s *Server) hCreateDM(c *call) answer {
 	}
 	id := s.dmLocked(b.RecipientID)
 	s.broadcastLocked()
-	return jsonAnswer(200, s.channelViewLocked(s.w.channels[id]))
+	return answer{status: 200, body: s.channelObjectLocked(s.w.channels[id])}
 }
 
 func (s *Server) dmLocked(userID string) string {

@@ -173,6 +173,7 @@ func (s *Server) addChannelLocked(c discordgo.Channel) {
 		c.ID = s.nextIDLocked()
 	}
 	c.PermissionOverwrites = cloneOverwrites(c.PermissionOverwrites)
+	s.normalizeChannelLocked(&c)
 	if cs, ok := s.w.channels[c.ID]; ok {
 		cs.ch = c
 		return
@@ -210,8 +211,12 @@ func (s *Server) AddGuild(id, name string, everyonePerms int64, botMember bool) 
 }
 
 // AddChannel adds or replaces a channel. GuildID empty makes a channel outside any guild.
-// Type defaults to text (0); an empty ID gets a new one. PermissionOverwrites are
-// honoured. It returns the channel's id.
+// Type defaults to text (0); announcement (5) and forum (15) channels behave as on
+// Discord (crossposting, forum posts). A forum's AvailableTags without an ID get one,
+// and Flags may hold discordgo.ChannelFlagRequireTag. An empty ID gets a new one.
+// PermissionOverwrites are honoured. It returns the channel's id. The gateway learns of
+// it on the next IDENTIFY or DispatchGuildCreate; use UpdateChannel to change a channel
+// the bot already knows (CHANNEL_UPDATE).
 func (s *Server) AddChannel(c discordgo.Channel) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
