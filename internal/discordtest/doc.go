@@ -37,6 +37,15 @@
 // [Server.UpdateChannel] changes a channel as an admin would and sends CHANNEL_UPDATE
 // (THREAD_UPDATE for a thread) over the gateway.
 //
+// Publishing: POST /channels/{c}/messages/{m}/crosspost (discordgo
+// ChannelMessageCrosspost) works in announcement channels only (else 400 50024), on an
+// existing message (404 10008), once (400 40033 "already crossposted"); the bot's own
+// message needs Send Messages, another's Manage Messages (403 50013). It sets flag 1
+// (CROSSPOSTED) and returns the message. [WithPublishLimit] / [Server.SetPublishLimit]
+// add Discord's per-channel publish limit (429, long retry_after, usual headers and
+// body). [Server.Crossposted] lists the published message ids, [Server.CrosspostRequests]
+// counts the requests.
+//
 // # Gateway
 //
 // GET /gateway and /gateway/bot answer {"url":"ws://127.0.0.1:PORT/gw/"}. The websocket

@@ -40,6 +40,7 @@ func (s *Server) routes() {
 	s.handle("PATCH", "/channels/{cid}/messages/{mid}", s.hEditMessage)
 	s.handle("DELETE", "/channels/{cid}/messages/{mid}", s.hDeleteMessage)
 	s.handle("POST", "/channels/{cid}/messages/{mid}/threads", s.hThreadFromMessage)
+	s.handle("POST", "/channels/{cid}/messages/{mid}/crosspost", s.hCrosspost)
 	s.handle("POST", "/channels/{cid}/threads", s.hThread)
 	s.handle("GET", "/channels/{cid}/thread-members", s.hThreadMembers)
 	s.handle("PUT", "/channels/{cid}/thread-members/{uid}", s.hAddThreadMember)

@@ -48,6 +48,8 @@ type Server struct {
 	n429     int
 	cmds     map[string][]*command // by guild id, "" global
 	cmdWr    map[string]int
+
+	crossposts []crosspost
 }
 
 // New starts a fake on 127.0.0.1 with the default world; t.Cleanup closes it.
