@@ -46,6 +46,18 @@
 // body). [Server.Crossposted] lists the published message ids, [Server.CrosspostRequests]
 // counts the requests.
 //
+// Forum posts: POST /channels/{forum}/threads (discordgo ForumThreadStartComplex) with
+// name, auto_archive_duration, applied_tags and message {content, embeds,
+// allowed_mentions, ...} makes a public thread (type 11, parent_id the forum, owner_id
+// the bot, applied_tags) whose first message has the thread's id, and answers 201 with
+// the thread and the message nested as "message" (no nonce, no dedupe). Refusals: 400
+// 50035 (name 1-100, more than 5 tags, a tag not of this forum, message missing or over
+// a message's limits), 403 50013 (no Send Messages; a moderated tag without Manage
+// Threads; an embed-only message without Embed Links), 400 40067 (REQUIRE_TAG and no
+// tag), 400 50006 (empty), 400 50024 (a post to a channel that is not a forum).
+// [Server.ForumPosts] lists them; GET /channels/{thread}/messages/{thread} is the first
+// message.
+//
 // # Gateway
 //
 // GET /gateway and /gateway/bot answer {"url":"ws://127.0.0.1:PORT/gw/"}. The websocket
@@ -134,7 +146,9 @@
 // body, 429 with retry_after, global, dropped connection, AfterAccept: performed then
 // failed), [Server.FailNext], [Server.RateLimitNext], [Server.DropNext],
 // [Server.AcceptThenFail], [Server.Hold] (blocks until [Hold.Release]; a client that
-// gives up leaves nothing performed), [Server.ClearFaults].
+// gives up leaves nothing performed), [Server.HoldAnswer] (performs the request, then
+// holds the answer until released; a client that gives up or dies meanwhile never hears
+// of the done action, recorded with status 0), [Server.ClearFaults].
 //
 // # Recording and waiting
 //

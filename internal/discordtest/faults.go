@@ -160,21 +160,36 @@ func (s *Server) takeFaultLocked(method, p string) *Fault {
 
 // Hold is a held route: matching requests block until released (or the client gives
 // up, in which case nothing is performed and the request is recorded with status 0).
+// A hold made by HoldAnswer blocks after the request was performed instead.
 type Hold struct {
 	s               *Server
 	method, pattern string
+	afterAccept     bool
 	release         chan struct{}
 	arrived         chan struct{}
 	n               int
 }
 
 // Hold blocks every request matching method and pattern until the hold is released.
-func (s *Server) Hold(method, pattern string) *Hold {
-	h := &Hold{s: s, method: method, pattern: pattern, release: make(chan struct{}), arrived: make(chan struct{})}
+func (s *Server) Hold(method, pattern string) *Hold { return s.addHold(method, pattern, false) }
+
+func (s *Server) addHold(method, pattern string, afterAccept bool) *Hold {
+	h := &Hold{s: s, method: method, pattern: pattern, afterAccept: afterAccept,
+		release: make(chan struct{}), arrived: make(chan struct{})}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.holds = append(s.holds, h)
 	return h
+}
+
+// HoldAnswer performs every request matching method and pattern (the message is sent,
+// the forum post made, ...) and then holds its answer until the hold is released, when
+// the answer goes out as usual. A client that gives up (or a process killed) meanwhile
+// gets no answer, the action stays done and the request is recorded with status 0: the
+// "Discord did it but the bot never heard" case. Arrived, Held and Wait count requests
+// that were performed and are held.
+func (s *Server) HoldAnswer(method, pattern string) *Hold {
+	return s.addHold(method, pattern, true)
 }
 
 // Arrived is closed when the first held request arrives.
@@ -210,13 +225,14 @@ func (h *Hold) Release() {
 	h.s.broadcastLocked()
 }
 
-// waitHolds blocks while a hold matches; false when the client gave up or the server closed.
-func (s *Server) waitHolds(method, p string, ctx context.Context) bool {
+// waitHolds blocks while a hold of the phase (before the request is performed, or
+// after: afterAccept) matches; false when the client gave up or the server closed.
+func (s *Server) waitHolds(method, p string, ctx context.Context, afterAccept bool) bool {
 	for {
 		s.mu.Lock()
 		var h *Hold
 		for _, x := range s.holds {
-			if routeMatch(x.method, x.pattern, method, p) {
+			if x.afterAccept == afterAccept && routeMatch(x.method, x.pattern, method, p) {
 				h = x
 				break
 			}

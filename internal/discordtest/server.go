@@ -420,7 +420,7 @@ func dropConn(w http.ResponseWriter) {
 
 // serveRoute applies holds, faults and rate limits, then the handler.
 func (s *Server) serveRoute(rt *route, c *call, r *http.Request) (answer, bool) {
-	if !s.waitHolds(r.Method, c.path, r.Context()) {
+	if !s.waitHolds(r.Method, c.path, r.Context(), false) {
 		return answer{}, true // the client gave up or the server closed
 	}
 	s.mu.Lock()
@@ -434,10 +434,17 @@ func (s *Server) serveRoute(rt *route, c *call, r *http.Request) (answer, bool) 
 		return *limited, false
 	}
 	if f == nil {
-		return rt.h(c), false
+		a := rt.h(c)
+		if !s.waitHolds(r.Method, c.path, r.Context(), true) {
+			return answer{}, true // performed, but nobody hears of it
+		}
+		return a, false
 	}
 	if f.AfterAccept {
 		_ = rt.h(c)
+		if !s.waitHolds(r.Method, c.path, r.Context(), true) {
+			return answer{}, true
+		}
 	}
 	if f.Drop {
 		return answer{}, true

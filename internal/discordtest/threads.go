@@ -16,14 +16,26 @@ type threadBody struct {
 	Type                int    `json:"type"`
 	Invitable           *bool  `json:"invitable"`
 	RateLimitPerUser    int    `json:"rate_limit_per_user"`
+	// Forum posts only.
+	AppliedTags []string        `json:"applied_tags"`
+	Message     json.RawMessage `json:"message"`
 }
 
-func (b *threadBody) validate() *answer {
-	fe := formErrors{}
+// hasMessage reports a non-null "message" (a forum post's first message).
+func (b *threadBody) hasMessage() bool {
+	return len(b.Message) > 0 && string(b.Message) != "null"
+}
+
+func (b *threadBody) validateInto(fe formErrors) {
 	fe.lenBetween(b.Name, 1, 100, "name")
 	if b.AutoArchiveDuration != 0 && !slices.Contains([]int{60, 1440, 4320, 10080}, b.AutoArchiveDuration) {
 		fe.add("BASE_TYPE_CHOICES", "Value must be one of {60, 1440, 4320, 10080}.", "auto_archive_duration")
 	}
+}
+
+func (b *threadBody) validate() *answer {
+	fe := formErrors{}
+	b.validateInto(fe)
 	if len(fe) > 0 {
 		a := invalidForm(fe)
 		return &a
@@ -49,11 +61,16 @@ func (s *Server) newThreadLocked(id string, parent *chanState, typ discordgo.Cha
 }
 
 func (s *Server) threadJSONLocked(cs *chanState) answer {
-	v := s.channelViewLocked(cs)
+	return jsonAnswer(201, s.threadObjectLocked(cs))
+}
+
+// threadObjectLocked is a new thread as its create answers it: the channel and the
+// bot's thread member.
+func (s *Server) threadObjectLocked(cs *chanState) map[string]any {
 	o := map[string]any{}
-	_ = json.Unmarshal(mustJSON(v), &o)
+	_ = json.Unmarshal(s.channelObjectLocked(cs), &o)
 	o["member"] = map[string]any{"id": cs.ch.ID, "user_id": BotUserID, "join_timestamp": s.nowLocked().Format(time.RFC3339), "flags": 0}
-	return jsonAnswer(201, o)
+	return o
 }
 
 func (s *Server) hThreadFromMessage(c *call) answer {
@@ -97,7 +114,8 @@ func (s *Server) hThreadFromMessage(c *call) answer {
 
 func (s *Server) hThread(c *call) answer {
 	var b threadBody
-	if _, _, err := parseBody(c, &b); err != nil {
+	_, files, err := parseBody(c, &b)
+	if err != nil {
 		return badJSON()
 	}
 	s.mu.Lock()
@@ -105,6 +123,13 @@ func (s *Server) hThread(c *call) answer {
 	cs, a := s.channelLocked(c)
 	if a != nil {
 		return *a
+	}
+	if isForum(cs.ch.Type) {
+		return s.forumPostLocked(cs, &b, files)
+	}
+	if b.hasMessage() {
+		// A forum post sent to a channel that is not (or no longer) a forum.
+		return errAnswer(400, 50024, "Cannot execute action on this channel type")
 	}
 	typ := discordgo.ChannelType(b.Type)
 	if b.Type == 0 {
