@@ -58,6 +58,19 @@
 // [Server.ForumPosts] lists them; GET /channels/{thread}/messages/{thread} is the first
 // message.
 //
+// Threads on posts: POST /channels/{c}/messages/{m}/threads (MessageThreadStartComplex)
+// gives the thread the message's id, type 11 (10 under an announcement channel); 400
+// 160004 when the message has one, 404 10008 for an unknown message, 400 50024 in a
+// thread or forum. [Server.MessageThread], [Server.Threads] (by parent).
+//
+// Finding threads again: GET /guilds/{g}/threads/active (GuildThreadsActive) lists the
+// guild's unarchived threads the bot can see, {"threads", "members"} (the bot's thread
+// members), no paging; GET /channels/{c}/threads/active (v9, ThreadsActive) one
+// channel's; GET /channels/{c}/threads/archived/public?before=ISO8601&limit=2..100
+// (ThreadsArchived) the archived public threads, newest archive first, with has_more
+// (400 50035 for a bad limit or before, 403 50013 without Read Message History).
+// [Server.ArchiveThread] archives one now (THREAD_UPDATE); [Server.ActiveThreads].
+//
 // # Gateway
 //
 // GET /gateway and /gateway/bot answer {"url":"ws://127.0.0.1:PORT/gw/"}. The websocket

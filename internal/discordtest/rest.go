@@ -31,6 +31,7 @@ func (s *Server) routes() {
 	s.handle("GET", "/guilds/{gid}/roles", s.hGuildRoles)
 	s.handle("GET", "/guilds/{gid}/members", s.hGuildMembers)
 	s.handle("GET", "/guilds/{gid}/members/{uid}", s.hGuildMember)
+	s.handle("GET", "/guilds/{gid}/threads/active", s.hGuildActiveThreads)
 
 	s.handle("GET", "/channels/{cid}", s.hChannel)
 	s.handle("POST", "/channels/{cid}/typing", s.hTyping)
@@ -42,6 +43,8 @@ func (s *Server) routes() {
 	s.handle("POST", "/channels/{cid}/messages/{mid}/threads", s.hThreadFromMessage)
 	s.handle("POST", "/channels/{cid}/messages/{mid}/crosspost", s.hCrosspost)
 	s.handle("POST", "/channels/{cid}/threads", s.hThread)
+	s.handle("GET", "/channels/{cid}/threads/active", s.hChannelActiveThreads)
+	s.handle("GET", "/channels/{cid}/threads/archived/public", s.hArchivedPublicThreads)
 	s.handle("GET", "/channels/{cid}/thread-members", s.hThreadMembers)
 	s.handle("PUT", "/channels/{cid}/thread-members/{uid}", s.hAddThreadMember)
 	s.handle("DELETE", "/channels/{cid}/thread-members/{uid}", s.hRemoveThreadMember)
