@@ -13,11 +13,15 @@ func (s *Server) refuse(ex *exchange, raw []byte, a answer) answer {
 	return a
 }
 
+// callbackBody is an interaction response: a REST callback's body, or the body of the
+// HTTP answer to an interaction POSTed to the bot's endpoint.
+type callbackBody struct {
+	Type int             `json:"type"`
+	Data json.RawMessage `json:"data"`
+}
+
 func (s *Server) hCallback(c *call) answer {
-	var body struct {
-		Type int             `json:"type"`
-		Data json.RawMessage `json:"data"`
-	}
+	var body callbackBody
 	raw, files, err := parseBody(c, &body)
 	if err != nil {
 		return badJSON()
@@ -28,6 +32,12 @@ func (s *Server) hCallback(c *call) answer {
 	if ex == nil || ex.it.Token != c.v("tok") {
 		return errAnswer(404, 10062, "Unknown interaction")
 	}
+	return s.callbackLocked(ex, &body, raw, files)
+}
+
+// callbackLocked accepts or refuses (and records) an interaction's response, however it
+// came: once, within the deadline, of a type that fits the interaction, within limits.
+func (s *Server) callbackLocked(ex *exchange, body *callbackBody, raw []byte, files []File) answer {
 	if ex.resp != nil {
 		return s.refuse(ex, raw, errAnswer(400, 40060, "Interaction has already been acknowledged."))
 	}

@@ -119,6 +119,21 @@
 // invalid one (wrong type for the interaction, limits of messages, autocomplete choices
 // or modals) 400 code 50035 and does not count. Type 4 and 5 create the @original message
 // (in the channel unless ephemeral); 6 and 7 refer to (7: edit) the component's message.
+// Over HTTP (design.md "Several instances"): [WithInteractionsEndpoint] /
+// [Server.SetInteractionsEndpoint](urls...) make Interact POST the interaction to the
+// urls in turn (or to [ToEndpoint]'s) instead of the gateway, in the background, with
+// X-Signature-Ed25519 (hex) over X-Signature-Timestamp (unix seconds, real clock) + body,
+// signed by the application's key ([Server.PublicKey], hex, also the application's
+// verify_key). The answer's body (JSON, or multipart with payload_json) is taken as the
+// callback exactly as POST .../callback would be (same checks, deadline and records); a
+// non-2xx answer leaves the interaction unanswered; the endpoint is given the deadline
+// in real time too. [Exchange].Delivery, [Server.WaitDelivered] and [Server.Deliveries]
+// show what was sent and answered. [BadSignature] and [StaleTimestamp] spoil one
+// delivery; [Server.Ping] sends PING (want 200 {"type":1}: [Delivery.Pong]);
+// [Server.ValidateEndpoint] checks an endpoint as Discord does when its URL is saved.
+// GET /applications/@me reports interactions_endpoint_url (the first url, or
+// [Server.SetApplicationEndpointURL]'s; null without).
+//
 // Webhook routes: GET/PATCH/DELETE /webhooks/{app}/{token}/messages/@original (and a
 // follow-up's id), POST /webhooks/{app}/{token}[?wait=true] for follow-ups (before any
 // callback: 404 10015; token older than 15 min: 401 50027).

@@ -3,6 +3,7 @@ package discordtest
 import (
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 )
@@ -25,6 +26,12 @@ type InteractionSpec struct {
 	Permissions int64
 	MessageID   string // the message a component (or a modal opened from one) belongs to
 	Locale      string
+
+	// HTTP delivery (see WithInteractionsEndpoint): the endpoint to POST to instead of
+	// the configured ones, a signature that does not verify, an old timestamp.
+	Endpoint     string
+	BadSignature bool
+	TimestampAge time.Duration
 }
 
 // SpecOption adjusts an InteractionSpec.

@@ -3,6 +3,7 @@ package discordtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -20,9 +21,9 @@ type Interaction struct {
 	GuildID       string
 	ChannelID     string
 	UserID        string
-	Payload       json.RawMessage // the INTERACTION_CREATE "d"
+	Payload       json.RawMessage // the INTERACTION_CREATE "d" (the POST body over HTTP)
 	DispatchedAt  time.Time       // on the fake's clock
-	Seq           int64           // gateway sequence number of the dispatch
+	Seq           int64           // gateway sequence number of the dispatch (0 over HTTP)
 }
 
 // Response is an accepted interaction callback.
@@ -62,6 +63,9 @@ type Exchange struct {
 	Original    *discordgo.Message // the @original message (type 4/5 callback, or the component's message for 6/7), nil if none
 	Edits       []json.RawMessage  // PATCH @original bodies, in order
 	Followups   []*discordgo.Message
+	// Delivery is the HTTP POST of the interaction (WithInteractionsEndpoint); nil when
+	// it went over the gateway. Its answer, when valid, is the Response above.
+	Delivery *Delivery
 }
 
 type exchange struct {
@@ -72,6 +76,7 @@ type exchange struct {
 	edits     []json.RawMessage
 	followups []*storedMsg
 	compMsg   *storedMsg
+	delivery  *Delivery
 }
 
 func (ex *exchange) view() Exchange {
@@ -89,6 +94,10 @@ func (ex *exchange) view() Exchange {
 	}
 	for _, f := range ex.followups {
 		out.Followups = append(out.Followups, copyMessage(f.msg))
+	}
+	if ex.delivery != nil {
+		d := ex.delivery.clone()
+		out.Delivery = &d
 	}
 	return out
 }
@@ -115,6 +124,11 @@ func parseRespData(body json.RawMessage) *discordgo.InteractionResponseData {
 
 // Interact dispatches an INTERACTION_CREATE on the open gateway connection and records
 // it. It fails with ErrNoSession when no identified connection is open.
+//
+// With an interactions endpoint (WithInteractionsEndpoint, SetInteractionsEndpoint or
+// ToEndpoint) it POSTs the interaction there instead, signed, in the background, and
+// returns at once; the HTTP answer's body is then taken as the callback (see
+// Exchange.Delivery, WaitDelivered, WaitResponse). No gateway session is needed.
 func (s *Server) Interact(ctx context.Context, spec InteractionSpec, opts ...SpecOption) (*Interaction, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -122,7 +136,11 @@ func (s *Server) Interact(ctx context.Context, spec InteractionSpec, opts ...Spe
 	spec = spec.With(opts...)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.connectedLocked() {
+	if s.closed {
+		return nil, errors.New("discordtest: interact: server closed")
+	}
+	httpMode := s.httpModeLocked(&spec)
+	if !httpMode && !s.connectedLocked() {
 		return nil, fmt.Errorf("interact: %w (no identified websocket open)", ErrNoSession)
 	}
 	if spec.User.ID == "" {
@@ -219,8 +237,16 @@ func (s *Server) Interact(ctx context.Context, spec InteractionSpec, opts ...Spe
 	}
 	payload := mustJSON(d)
 	it.GuildID, it.ChannelID, it.Payload, it.DispatchedAt = spec.GuildID, spec.ChannelID, payload, s.nowLocked()
-	it.Seq = s.dispatchLocked("INTERACTION_CREATE", json.RawMessage(payload))
-	s.ints[id] = &exchange{it: it, compMsg: comp}
+	ex := &exchange{it: it, compMsg: comp}
+	if httpMode {
+		if err := s.deliverLocked(ex, &spec, payload); err != nil {
+			return nil, err
+		}
+	} else {
+		it.Seq = s.dispatchLocked("INTERACTION_CREATE", json.RawMessage(payload))
+		ex.it.Seq = it.Seq
+	}
+	s.ints[id] = ex
 	s.intOrder = append(s.intOrder, id)
 	s.tokens[it.Token] = id
 	s.broadcastLocked()

@@ -13,6 +13,7 @@ type config struct {
 	tokenLife   time.Duration
 	logf        func(format string, args ...any)
 	limits      []rateRule
+	ixURLs      []string
 }
 
 // WithClock sets the fake's clock (default time.Now). Advance adds to it.

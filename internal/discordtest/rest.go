@@ -101,9 +101,11 @@ func (s *Server) hApplication(c *call) answer {
 	defer s.mu.Unlock()
 	return jsonAnswer(200, map[string]any{
 		"id": ApplicationID, "name": BotUsername, "icon": nil, "description": "", "bot_public": true,
-		"bot_require_code_grant": false, "verify_key": "0000", "flags": 0,
+		"bot_require_code_grant": false, "verify_key": s.ix.publicKeyHex(), "flags": 0,
 		"owner": s.userObjectLocked(OwnerUserID), "bot": s.userObjectLocked(BotUserID),
 		"approximate_guild_count": len(s.w.guilds),
+		// null: interactions come over the gateway.
+		"interactions_endpoint_url": s.ix.appURLLocked(),
 	})
 }
 

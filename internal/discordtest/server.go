@@ -50,6 +50,7 @@ type Server struct {
 	cmdWr    map[string]int
 
 	crossposts []crosspost
+	ix         httpInteractions
 }
 
 // New starts a fake on 127.0.0.1 with the default world; t.Cleanup closes it.
@@ -82,6 +83,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		r := s.cfg.limits[i]
 		s.limits = append(s.limits, &r)
 	}
+	s.ix.init(s.cfg.ixURLs)
 	s.up = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	s.w.init()
 	s.defaultWorld()
@@ -136,6 +138,7 @@ func (s *Server) Close() {
 	}
 	s.srv.CloseClientConnections()
 	s.srv.Close()
+	s.ix.stop()
 }
 
 // ---- clock and events ----
@@ -455,11 +458,15 @@ func (s *Server) serveRoute(rt *route, c *call, r *http.Request) (answer, bool) 
 // parseBody decodes a JSON body, or the payload_json of a multipart body (files are
 // returned too).
 func parseBody(c *call, v any) ([]byte, []File, error) {
-	ct := c.r.Header.Get("Content-Type")
-	raw := c.body
+	return decodeBody(c.r.Header.Get("Content-Type"), c.body, v)
+}
+
+// decodeBody is parseBody for a body and its Content-Type.
+func decodeBody(ct string, body []byte, v any) ([]byte, []File, error) {
+	raw := body
 	var files []File
 	if strings.HasPrefix(ct, "multipart/") {
-		req, _ := http.NewRequest("POST", "/", bytes.NewReader(c.body))
+		req, _ := http.NewRequest("POST", "/", bytes.NewReader(body))
 		req.Header.Set("Content-Type", ct)
 		if err := req.ParseMultipartForm(32 << 20); err != nil {
 			return nil, nil, err
