@@ -70,6 +70,7 @@
 // (ThreadsArchived) the archived public threads, newest archive first, with has_more
 // (400 50035 for a bad limit or before, 403 50013 without Read Message History).
 // [Server.ArchiveThread] archives one now (THREAD_UPDATE); [Server.ActiveThreads].
+// Creating a thread sends no THREAD_CREATE.
 //
 // # Gateway
 //

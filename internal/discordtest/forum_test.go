@@ -191,3 +191,33 @@ func TestHoldAnswerRelease(t *testing.T) {
 		t.Fatalf("answer = %+v", m)
 	}
 }
+
+// A post whose answer is lost (connection dropped after Discord made it) exists, and is
+// found again among the guild's active threads, by name, owner and parent.
+func TestForumPostDroppedAnswerIsFoundAgain(t *testing.T) {
+	s := New(t)
+	dg, _ := session(t, s, false, false)
+	forum := addForum(s)
+	s.AcceptThenFail("POST", "/channels/"+forum+"/threads", 0)
+	_, err := dg.ForumThreadStartComplex(forum, &discordgo.ThreadStart{Name: "lost answer", AppliedTags: []string{"479"}}, forumEmbed())
+	if err == nil {
+		t.Fatal("the dropped answer reached the client")
+	}
+	act, err := dg.GuildThreadsActive(GuildID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []*discordgo.Channel
+	for _, th := range act.Threads {
+		if th.ParentID == forum && th.OwnerID == BotUserID && th.Name == "lost answer" {
+			found = append(found, th)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("found %d posts", len(found))
+	}
+	first, err := dg.ChannelMessage(found[0].ID, found[0].ID)
+	if err != nil || len(first.Embeds) != 1 || first.Embeds[0].URL != "https://go.dev/blog/go1.26" {
+		t.Fatalf("first message %+v %v", first, err)
+	}
+}
