@@ -61,7 +61,9 @@
 // Threads on posts: POST /channels/{c}/messages/{m}/threads (MessageThreadStartComplex)
 // gives the thread the message's id, type 11 (10 under an announcement channel); 400
 // 160004 when the message has one, 404 10008 for an unknown message, 400 50024 in a
-// thread or forum. [Server.MessageThread], [Server.Threads] (by parent).
+// thread or forum; 400 160006 past the guild's active thread limit
+// ([Server.SetMaxActiveThreads], default 1000; forum posts too). [Server.MessageThread],
+// [Server.Threads] (by parent).
 //
 // Finding threads again: GET /guilds/{g}/threads/active (GuildThreadsActive) lists the
 // guild's unarchived threads the bot can see, {"threads", "members"} (the bot's thread

@@ -66,6 +66,9 @@ func (s *Server) forumPostLocked(forum *chanState, b *threadBody, files []File) 
 	if mb.empty(len(files)) {
 		return errAnswer(400, 50006, "Cannot send an empty message")
 	}
+	if a := s.threadRoomLocked(forum.ch.GuildID); a != nil {
+		return *a
+	}
 	id := s.nextIDLocked()
 	th := s.newThreadLocked(id, forum, discordgo.ChannelTypeGuildPublicThread, b)
 	for _, t := range tags {

@@ -51,6 +51,7 @@ type Server struct {
 
 	crossposts []crosspost
 	ix         httpInteractions
+	maxThreads int // active threads per guild
 }
 
 // New starts a fake on 127.0.0.1 with the default world; t.Cleanup closes it.
@@ -64,15 +65,16 @@ func New(t testing.TB, opts ...Option) *Server {
 			heartbeat:   41250 * time.Millisecond,
 			tokenLife:   15 * time.Minute,
 		},
-		id:      serverSeq.Add(1),
-		done:    make(chan struct{}),
-		changed: make(chan struct{}),
-		token:   Token,
-		ints:    map[string]*exchange{},
-		tokens:  map[string]string{},
-		nonces:  map[string]nonceEntry{},
-		cmds:    map[string][]*command{},
-		cmdWr:   map[string]int{},
+		id:         serverSeq.Add(1),
+		done:       make(chan struct{}),
+		changed:    make(chan struct{}),
+		token:      Token,
+		ints:       map[string]*exchange{},
+		tokens:     map[string]string{},
+		nonces:     map[string]nonceEntry{},
+		cmds:       map[string][]*command{},
+		cmdWr:      map[string]int{},
+		maxThreads: 1000,
 	}
 	for _, o := range opts {
 		if o != nil {

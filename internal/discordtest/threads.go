@@ -100,6 +100,9 @@ func (s *Server) hThreadFromMessage(c *call) answer {
 	if _, ok := s.w.channels[sm.msg.ID]; ok {
 		return errAnswer(400, 160004, "A thread has already been created for this message")
 	}
+	if a := s.threadRoomLocked(cs.ch.GuildID); a != nil {
+		return *a
+	}
 	typ := discordgo.ChannelTypeGuildPublicThread
 	if cs.ch.Type == discordgo.ChannelTypeGuildNews {
 		typ = discordgo.ChannelTypeGuildNewsThread
@@ -149,6 +152,9 @@ func (s *Server) hThread(c *call) answer {
 	}
 	if s.permsLocked(BotUserID, cs.ch.ID)&need == 0 {
 		return errAnswer(403, 50013, "Missing Permissions")
+	}
+	if a := s.threadRoomLocked(cs.ch.GuildID); a != nil {
+		return *a
 	}
 	th := s.newThreadLocked(s.nextIDLocked(), cs, typ, &b)
 	s.broadcastLocked()

@@ -199,3 +199,26 @@ func (s *Server) ActiveThreads(guildID string) []discordgo.Channel {
 	}
 	return out
 }
+
+// SetMaxActiveThreads sets how many active threads a guild may hold (Discord: 1000);
+// creating one more (a thread on a message, a thread, a forum post) gets 400 code 160006.
+func (s *Server) SetMaxActiveThreads(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxThreads = n
+}
+
+// threadRoomLocked refuses a new thread when the guild's active threads are at the limit.
+func (s *Server) threadRoomLocked(guildID string) *answer {
+	n := 0
+	for _, cs := range s.w.channels {
+		if cs.ch.IsThread() && !archived(cs) && cs.ch.GuildID == guildID {
+			n++
+		}
+	}
+	if n >= s.maxThreads {
+		a := errAnswer(400, 160006, "Maximum number of active threads reached")
+		return &a
+	}
+	return nil
+}

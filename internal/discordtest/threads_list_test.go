@@ -172,3 +172,32 @@ func TestArchiveThreadDispatchesThreadUpdate(t *testing.T) {
 		t.Fatalf("THREAD_UPDATE = %+v", u.Channel)
 	}
 }
+
+func TestMaxActiveThreads(t *testing.T) {
+	s := New(t)
+	dg, _ := session(t, s, false, false)
+	forum := addForum(s)
+	s.SetMaxActiveThreads(1)
+	m1, err := dg.ChannelMessageSend(NewsChannelID, "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dg.MessageThreadStart(NewsChannelID, m1.ID, "first", 60); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := dg.ChannelMessageSend(NewsChannelID, "two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = dg.MessageThreadStart(NewsChannelID, m2.ID, "second", 60)
+	wantCode(t, err, 400, 160006)
+	_, err = dg.ForumThreadStartComplex(forum, &discordgo.ThreadStart{Name: "p", AppliedTags: []string{"479"}}, forumEmbed())
+	wantCode(t, err, 400, 160006)
+	// An archived thread makes room.
+	if err := s.ArchiveThread(m1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dg.MessageThreadStart(NewsChannelID, m2.ID, "second", 60); err != nil {
+		t.Fatal(err)
+	}
+}
