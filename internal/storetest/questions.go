@@ -1,29 +1,17 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/newsbot/newsbot/commands"
-	"github.com/newsbot/newsbot/sqlite"
 )
 
-func openQuestions(t *testing.T) *sqlite.DB {
-	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "q.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-func TestQuestionLifecycle(t *testing.T) {
+func (s suite) TestQuestionLifecycle(t *testing.T) {
 	ctx := context.Background()
-	db := openQuestions(t)
+	db := s.open(t)
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
 	id, err := db.CreateQuestion(ctx, &commands.Question{
@@ -183,9 +171,9 @@ func TestQuestionLifecycle(t *testing.T) {
 	}
 }
 
-func TestBlocks(t *testing.T) {
+func (s suite) TestBlocks(t *testing.T) {
 	ctx := context.Background()
-	db := openQuestions(t)
+	db := s.open(t)
 	until := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
 	if u, err := db.BlockedUntil(ctx, "500"); err != nil || !u.IsZero() {
 		t.Fatalf("BlockedUntil = %v, %v", u, err)
@@ -207,32 +195,5 @@ func TestBlocks(t *testing.T) {
 	}
 	if u, _ := db.BlockedUntil(ctx, "500"); !u.IsZero() {
 		t.Fatalf("BlockedUntil after unblock = %v", u)
-	}
-}
-
-// Question numbers are never reused, and state survives reopening.
-func TestQuestionsSurviveReopen(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "q.db")
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Now()
-	id, err := db.CreateQuestion(ctx, &commands.Question{UserID: "500", Text: "q", AskedAt: t0})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	db, err = sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if q, err := db.Question(ctx, id); err != nil || q.Text != "q" {
-		t.Fatalf("after reopen: %v, %v", q, err)
-	}
-	if times, _ := db.QuestionTimes(ctx, "500", t0.Add(-time.Minute)); len(times) != 1 {
-		t.Fatalf("times after reopen = %v", times)
 	}
 }

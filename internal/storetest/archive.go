@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -11,19 +11,19 @@ import (
 	"github.com/newsbot/newsbot/articles"
 )
 
-func TestStoreArchived(t *testing.T) {
+func (s suite) TestStoreArchived(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpen(t)
-	a := item("https://ex.com/a", "A", day(1))
+	db := s.open(t)
+	a := Item("https://ex.com/a", "A", Day(1))
 	a.NeedsFullText = true
-	b := item("https://ex.com/b", "B", day(2))
+	b := Item("https://ex.com/b", "B", Day(2))
 	b.Text = "body of b"
 	n, err := db.StoreArchived(ctx, []articles.Article{a, b, a})
 	if err != nil || n != 2 {
 		t.Fatalf("StoreArchived = %d, %v; want 2", n, err)
 	}
 	// Again, with more to say about a: only what it lacked is taken.
-	a2 := item("https://ex.com/a/?utm_campaign=x", "A renamed", day(5))
+	a2 := Item("https://ex.com/a/?utm_campaign=x", "A renamed", Day(5))
 	a2.Categories = []string{"news", "go"}
 	a2.Links = []string{"https://ex.com/b"}
 	a2.Image = "https://ex.com/a.png"
@@ -39,7 +39,7 @@ func TestStoreArchived(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Title != "A" || !got.Published.Equal(day(1)) || got.State != articles.StateRecorded ||
+	if got.Title != "A" || !got.Published.Equal(Day(1)) || got.State != articles.StateRecorded ||
 		!slices.Equal(got.Categories, []string{"news", "go"}) || !slices.Equal(got.Links, []string{"https://ex.com/b"}) ||
 		got.Image != "https://ex.com/a.png" || got.Text != "the whole body of a" || got.NeedsFullText {
 		t.Fatalf("a after filling: %+v", got)
@@ -56,12 +56,12 @@ func TestStoreArchived(t *testing.T) {
 	}
 }
 
-func TestFullText(t *testing.T) {
+func (s suite) TestFullText(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpen(t)
+	db := s.open(t)
 	var items []articles.Article
 	for i := range 4 {
-		a := item(fmt.Sprintf("https://ex.com/%d", i), fmt.Sprint(i), day(i))
+		a := Item(fmt.Sprintf("https://ex.com/%d", i), fmt.Sprint(i), Day(i))
 		a.NeedsFullText = i != 2 // 2 has its body already
 		a.Text = "teaser"
 		items = append(items, a)
@@ -111,9 +111,9 @@ func TestFullText(t *testing.T) {
 	}
 }
 
-func TestCheckpoint(t *testing.T) {
+func (s suite) TestCheckpoint(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpen(t)
+	db := s.open(t)
 	feed := "https://ex.com/feed"
 	c, err := db.Checkpoint(ctx, feed)
 	if err != nil || c != (articles.Checkpoint{FeedURL: feed}) {
@@ -129,7 +129,7 @@ func TestCheckpoint(t *testing.T) {
 	}
 	want.Cursor, want.Done, want.LastError, want.Stored = "", true, "", 640
 	want.UpdatedAt = time.Time{}
-	db.now = func() time.Time { return at.Add(time.Hour) }
+	s.setClock(db, func() time.Time { return at.Add(time.Hour) })
 	if err := db.SaveCheckpoint(ctx, want); err != nil {
 		t.Fatal(err)
 	}
@@ -142,13 +142,13 @@ func TestCheckpoint(t *testing.T) {
 	}
 }
 
-func TestEachArticle(t *testing.T) {
+func (s suite) TestEachArticle(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpen(t)
+	db := s.open(t)
 	var items []articles.Article
 	const total = 600 // more than one page
 	for i := range total {
-		a := item(fmt.Sprintf("https://ex.com/%d", i), fmt.Sprint(i), day(i))
+		a := Item(fmt.Sprintf("https://ex.com/%d", i), fmt.Sprint(i), Day(i))
 		a.Text = fmt.Sprint("text ", i)
 		items = append(items, a)
 	}
@@ -192,11 +192,11 @@ func TestEachArticle(t *testing.T) {
 	}
 }
 
-func TestArticleByURLAndCount(t *testing.T) {
+func (s suite) TestArticleByURLAndCount(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpen(t)
-	a := item("https://ex.com/2024/05/hello/", "Hello", day(1))
-	other := item("https://blog.other.org/x", "X", day(2))
+	db := s.open(t)
+	a := Item("https://ex.com/2024/05/hello/", "Hello", Day(1))
+	other := Item("https://blog.other.org/x", "X", Day(2))
 	if _, err := db.StoreArchived(ctx, []articles.Article{a, other}); err != nil {
 		t.Fatal(err)
 	}

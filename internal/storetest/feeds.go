@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -10,11 +10,14 @@ import (
 	"github.com/newsbot/newsbot/articles"
 )
 
-var epoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+// Epoch is the suite's reference time (articles are dated Day(n) after it).
+var Epoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func day(n int) time.Time { return epoch.AddDate(0, 0, n) }
+// Day is n days after Epoch.
+func Day(n int) time.Time { return Epoch.AddDate(0, 0, n) }
 
-func item(link, title string, published time.Time) articles.Article {
+// Item is an article of link's site, as a feed gives it.
+func Item(link, title string, published time.Time) articles.Article {
 	return articles.Article{
 		Site:      articles.SiteOf(link),
 		URL:       articles.CleanURL(link),
@@ -24,20 +27,21 @@ func item(link, title string, published time.Time) articles.Article {
 	}
 }
 
-func poll(feedURL string, items ...articles.Article) articles.Poll {
-	return articles.Poll{FeedURL: feedURL, Site: articles.SiteOf(feedURL), Title: "Feed " + feedURL, Items: items, At: epoch.AddDate(1, 0, 0)}
+// Poll is one poll of feedURL listing items, a year after Epoch.
+func Poll(feedURL string, items ...articles.Article) articles.Poll {
+	return articles.Poll{FeedURL: feedURL, Site: articles.SiteOf(feedURL), Title: "Feed " + feedURL, Items: items, At: Epoch.AddDate(1, 0, 0)}
 }
 
-// tenItems lists ten articles newest first, as feeds do: post9 .. post0.
-func tenItems() []articles.Article {
+// TenItems lists ten articles newest first, as feeds do: post9 .. post0.
+func TenItems() []articles.Article {
 	var items []articles.Article
 	for i := 9; i >= 0; i-- {
-		items = append(items, item(fmt.Sprintf("https://ex.com/post%d", i), fmt.Sprintf("Post %d", i), day(i)))
+		items = append(items, Item(fmt.Sprintf("https://ex.com/post%d", i), fmt.Sprintf("Post %d", i), Day(i)))
 	}
 	return items
 }
 
-func record(t *testing.T, db *DB, p articles.Poll, limit int) articles.PollStats {
+func record(t *testing.T, db Store, p articles.Poll, limit int) articles.PollStats {
 	t.Helper()
 	st, err := db.RecordPoll(context.Background(), p, limit)
 	if err != nil {
@@ -47,7 +51,7 @@ func record(t *testing.T, db *DB, p articles.Poll, limit int) articles.PollStats
 }
 
 // dueTitles lists the titles of the due articles, in Due order.
-func dueTitles(t *testing.T, db *DB) []string {
+func dueTitles(t *testing.T, db Store) []string {
 	t.Helper()
 	due, err := db.Due(context.Background(), 0)
 	if err != nil {
@@ -60,7 +64,7 @@ func dueTitles(t *testing.T, db *DB) []string {
 	return titles
 }
 
-func TestBacklogRule(t *testing.T) {
+func (s suite) TestBacklogRule(t *testing.T) {
 	for _, tc := range []struct {
 		limit int
 		want  []string
@@ -72,11 +76,11 @@ func TestBacklogRule(t *testing.T) {
 		{20, []string{"Post 0", "Post 1", "Post 2", "Post 3", "Post 4", "Post 5", "Post 6", "Post 7", "Post 8", "Post 9"}},
 	} {
 		t.Run(fmt.Sprint(tc.limit), func(t *testing.T) {
-			db := MustOpen(t)
-			items := tenItems()
+			db := s.open(t)
+			items := TenItems()
 			// The feed's order must not matter, only Published.
 			items[0], items[5] = items[5], items[0]
-			st := record(t, db, poll("https://ex.com/feed", items...), tc.limit)
+			st := record(t, db, Poll("https://ex.com/feed", items...), tc.limit)
 			want := articles.PollStats{Seen: 10, New: 10, Pending: len(tc.want), Stored: 10}
 			if st != want {
 				t.Errorf("stats = %+v, want %+v", st, want)
@@ -99,15 +103,15 @@ func TestBacklogRule(t *testing.T) {
 	}
 }
 
-func TestBacklogTiesFollowFeedOrder(t *testing.T) {
-	db := MustOpen(t)
+func (s suite) TestBacklogTiesFollowFeedOrder(t *testing.T) {
+	db := s.open(t)
 	// Same date: the one listed first counts as newer.
 	items := []articles.Article{
-		item("https://ex.com/a", "A", day(1)),
-		item("https://ex.com/b", "B", day(1)),
-		item("https://ex.com/c", "C", day(1)),
+		Item("https://ex.com/a", "A", Day(1)),
+		Item("https://ex.com/b", "B", Day(1)),
+		Item("https://ex.com/c", "C", Day(1)),
 	}
-	record(t, db, poll("https://ex.com/feed", items...), 2)
+	record(t, db, Poll("https://ex.com/feed", items...), 2)
 	got := dueTitles(t, db)
 	slices.Sort(got)
 	if !slices.Equal(got, []string{"A", "B"}) {
@@ -115,14 +119,14 @@ func TestBacklogTiesFollowFeedOrder(t *testing.T) {
 	}
 }
 
-func TestReseenAndEditedItemsAreNotNew(t *testing.T) {
+func (s suite) TestReseenAndEditedItemsAreNotNew(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpen(t)
+	db := s.open(t)
 	feed := "https://ex.com/feed"
-	record(t, db, poll(feed, tenItems()...), 3)
+	record(t, db, Poll(feed, TenItems()...), 3)
 	before := dueTitles(t, db)
 
-	edited := tenItems()
+	edited := TenItems()
 	for i := range edited {
 		edited[i].Title += " (updated)"
 		edited[i].Summary = "new summary"
@@ -132,7 +136,7 @@ func TestReseenAndEditedItemsAreNotNew(t *testing.T) {
 	// A link variant (tracking parameters, fragment, trailing slash) is
 	// still the same article.
 	edited[9].URL = "https://ex.com/post0/?utm_source=x#top"
-	st := record(t, db, poll(feed, edited...), 3)
+	st := record(t, db, Poll(feed, edited...), 3)
 	if want := (articles.PollStats{Seen: 10}); st != want {
 		t.Fatalf("re-poll stats = %+v, want %+v", st, want)
 	}
@@ -143,7 +147,7 @@ func TestReseenAndEditedItemsAreNotNew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Title != "Post 9" || a.Summary != "Post 9 summary" || !a.Published.Equal(day(9)) {
+	if a.Title != "Post 9" || a.Summary != "Post 9 summary" || !a.Published.Equal(Day(9)) {
 		t.Errorf("an edit changed stored fields: %+v", a)
 	}
 	if a.Author != "Ann" {
@@ -154,12 +158,12 @@ func TestReseenAndEditedItemsAreNotNew(t *testing.T) {
 	}
 }
 
-func TestNewItemOnLaterPollIsPending(t *testing.T) {
-	db := MustOpen(t)
+func (s suite) TestNewItemOnLaterPollIsPending(t *testing.T) {
+	db := s.open(t)
 	feed := "https://ex.com/feed"
-	record(t, db, poll(feed, tenItems()...), 0)
-	items := append([]articles.Article{item("https://ex.com/post10", "Post 10", day(10)), item("https://ex.com/post11", "Post 11", day(11))}, tenItems()...)
-	st := record(t, db, poll(feed, items...), 0)
+	record(t, db, Poll(feed, TenItems()...), 0)
+	items := append([]articles.Article{Item("https://ex.com/post10", "Post 10", Day(10)), Item("https://ex.com/post11", "Post 11", Day(11))}, TenItems()...)
+	st := record(t, db, Poll(feed, items...), 0)
 	if want := (articles.PollStats{Seen: 12, New: 2, Pending: 2, Stored: 2}); st != want {
 		t.Fatalf("stats = %+v, want %+v", st, want)
 	}
@@ -167,29 +171,29 @@ func TestNewItemOnLaterPollIsPending(t *testing.T) {
 		t.Fatalf("due = %q, want %q", got, want)
 	}
 	// An older item that shows up later (a feed that lists more) is new too.
-	st = record(t, db, poll(feed, item("https://ex.com/old", "Old", day(-100))), 0)
+	st = record(t, db, Poll(feed, Item("https://ex.com/old", "Old", Day(-100))), 0)
 	if st.New != 1 || st.Pending != 1 {
 		t.Fatalf("late old item: %+v", st)
 	}
 }
 
-func TestEmptyFirstPoll(t *testing.T) {
-	db := MustOpen(t)
+func (s suite) TestEmptyFirstPoll(t *testing.T) {
+	db := s.open(t)
 	feed := "https://ex.com/feed"
-	record(t, db, poll(feed), 3)
-	st := record(t, db, poll(feed, tenItems()...), 3)
+	record(t, db, Poll(feed), 3)
+	st := record(t, db, Poll(feed, TenItems()...), 3)
 	if st.Pending != 10 {
 		t.Fatalf("after an empty first poll every item is new: %+v", st)
 	}
 }
 
-func TestArchivedThenListedIsPending(t *testing.T) {
+func (s suite) TestArchivedThenListedIsPending(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpen(t)
+	db := s.open(t)
 	feed := "https://ex.com/feed"
-	record(t, db, poll(feed, tenItems()...), 0)
+	record(t, db, Poll(feed, TenItems()...), 0)
 
-	arch := item("https://ex.com/post10", "Post 10", day(10))
+	arch := Item("https://ex.com/post10", "Post 10", Day(10))
 	arch.Categories = []string{"go"}
 	arch.Text = "full text from the archive"
 	arch.FeedURL = ""
@@ -200,10 +204,10 @@ func TestArchivedThenListedIsPending(t *testing.T) {
 		t.Fatalf("archive made something due: %q", got)
 	}
 
-	listed := item("https://ex.com/post10/?utm_medium=rss", "Post 10", day(10))
+	listed := Item("https://ex.com/post10/?utm_medium=rss", "Post 10", Day(10))
 	listed.GUID = "https://ex.com/?p=10" // the feed has a GUID, the archive had none
 	listed.Image = "https://ex.com/p10.png"
-	st := record(t, db, poll(feed, append([]articles.Article{listed}, tenItems()...)...), 0)
+	st := record(t, db, Poll(feed, append([]articles.Article{listed}, TenItems()...)...), 0)
 	if want := (articles.PollStats{Seen: 11, New: 1, Pending: 1, Stored: 0}); st != want {
 		t.Fatalf("stats = %+v, want %+v", st, want)
 	}
@@ -216,17 +220,17 @@ func TestArchivedThenListedIsPending(t *testing.T) {
 		!slices.Equal(a.Categories, []string{"go"}) || a.GUID != "https://ex.com/?p=10" {
 		t.Fatalf("archived then listed: %+v", a)
 	}
-	if !a.Published.Equal(day(10)) {
+	if !a.Published.Equal(Day(10)) {
 		t.Fatalf("published = %v", a.Published)
 	}
 }
 
-func TestSameArticleFromTwoFeeds(t *testing.T) {
+func (s suite) TestSameArticleFromTwoFeeds(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpen(t)
+	db := s.open(t)
 	main, cat := "https://ex.com/feed", "https://ex.com/category/go/feed"
-	record(t, db, poll(main, tenItems()...), 3)
-	record(t, db, poll(cat, tenItems()[:5]...), 3)
+	record(t, db, Poll(main, TenItems()...), 3)
+	record(t, db, Poll(cat, TenItems()[:5]...), 3)
 	if n, _ := db.CountArticles(ctx); n["ex.com"] != 10 {
 		t.Fatalf("articles = %v, want 10", n)
 	}
@@ -236,12 +240,12 @@ func TestSameArticleFromTwoFeeds(t *testing.T) {
 
 	// A new article appears in both feeds, under different GUIDs: stored
 	// once (same link), pending once.
-	a := item("https://ex.com/post10", "Post 10", day(10))
+	a := Item("https://ex.com/post10", "Post 10", Day(10))
 	a.GUID = "main-10"
-	b := item("https://ex.com/post10?utm_source=cat", "Post 10", day(10))
+	b := Item("https://ex.com/post10?utm_source=cat", "Post 10", Day(10))
 	b.GUID = "cat-10"
-	st1 := record(t, db, poll(main, append([]articles.Article{a}, tenItems()...)...), 3)
-	st2 := record(t, db, poll(cat, append([]articles.Article{b}, tenItems()[:5]...)...), 3)
+	st1 := record(t, db, Poll(main, append([]articles.Article{a}, TenItems()...)...), 3)
+	st2 := record(t, db, Poll(cat, append([]articles.Article{b}, TenItems()[:5]...)...), 3)
 	if st1.Pending != 1 || st1.Stored != 1 || st2.New != 1 || st2.Pending != 0 || st2.Stored != 0 {
 		t.Fatalf("stats = %+v / %+v", st1, st2)
 	}
@@ -261,10 +265,10 @@ func TestSameArticleFromTwoFeeds(t *testing.T) {
 	if err := db.MarkPosted(ctx, art.ID, "msg"); err != nil {
 		t.Fatal(err)
 	}
-	if st := record(t, db, poll("https://ex.com/tag/x/feed", b), 3); st.Pending != 0 {
+	if st := record(t, db, Poll("https://ex.com/tag/x/feed", b), 3); st.Pending != 0 {
 		t.Fatalf("a posted article became pending on a feed's first poll: %+v", st)
 	}
-	st := record(t, db, poll("https://ex.com/tag/x/feed", b, item("https://ex.com/post11", "Post 11", day(11))), 3)
+	st := record(t, db, Poll("https://ex.com/tag/x/feed", b, Item("https://ex.com/post11", "Post 11", Day(11))), 3)
 	if st.New != 1 || st.Pending != 1 {
 		t.Fatalf("third feed stats = %+v", st)
 	}
@@ -275,16 +279,16 @@ func TestSameArticleFromTwoFeeds(t *testing.T) {
 
 // A second feed's first poll must not post older backlog when its newest
 // items were already posted through another feed.
-func TestSecondFeedFirstPollBacklog(t *testing.T) {
+func (s suite) TestSecondFeedFirstPollBacklog(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpen(t)
-	record(t, db, poll("https://ex.com/feed", tenItems()...), 3)
+	db := s.open(t)
+	record(t, db, Poll("https://ex.com/feed", TenItems()...), 3)
 	due, _ := db.Due(ctx, 0)
 	for _, a := range due {
 		db.MarkSending(ctx, a.ID)
 		db.MarkPosted(ctx, a.ID, "m")
 	}
-	st := record(t, db, poll("https://ex.com/other/feed", tenItems()...), 3)
+	st := record(t, db, Poll("https://ex.com/other/feed", TenItems()...), 3)
 	if st.Pending != 0 || st.New != 10 {
 		t.Fatalf("stats = %+v", st)
 	}
@@ -293,18 +297,18 @@ func TestSecondFeedFirstPollBacklog(t *testing.T) {
 	}
 }
 
-func TestDuplicateItemsInOnePoll(t *testing.T) {
+func (s suite) TestDuplicateItemsInOnePoll(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpen(t)
+	db := s.open(t)
 	feed := "https://ex.com/feed"
-	x1 := item("https://ex.com/x", "X", day(1))
+	x1 := Item("https://ex.com/x", "X", Day(1))
 	x1.GUID = "dup"
-	x2 := item("https://ex.com/x-again", "X again", day(2))
+	x2 := Item("https://ex.com/x-again", "X again", Day(2))
 	x2.GUID = "dup"
-	y := item("https://ex.com/y", "Y", day(3))
+	y := Item("https://ex.com/y", "Y", Day(3))
 	y2 := y // same link, no GUID
 	y2.Title = "Y copy"
-	st := record(t, db, poll(feed, x1, y, x2, y2), 5)
+	st := record(t, db, Poll(feed, x1, y, x2, y2), 5)
 	if want := (articles.PollStats{Seen: 2, New: 2, Pending: 2, Stored: 2}); st != want {
 		t.Fatalf("first poll stats = %+v, want %+v", st, want)
 	}
@@ -312,8 +316,8 @@ func TestDuplicateItemsInOnePoll(t *testing.T) {
 		t.Fatalf("articles = %v", n)
 	}
 	// On a later poll a duplicated new item is pending once.
-	z := item("https://ex.com/z", "Z", day(4))
-	st = record(t, db, poll(feed, z, z, x1, x2, y), 5)
+	z := Item("https://ex.com/z", "Z", Day(4))
+	st = record(t, db, Poll(feed, z, z, x1, x2, y), 5)
 	if want := (articles.PollStats{Seen: 3, New: 1, Pending: 1, Stored: 1}); st != want {
 		t.Fatalf("second poll stats = %+v, want %+v", st, want)
 	}
@@ -327,33 +331,33 @@ func TestDuplicateItemsInOnePoll(t *testing.T) {
 	}
 }
 
-func TestIdentityFallbacks(t *testing.T) {
+func (s suite) TestIdentityFallbacks(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpen(t)
+	db := s.open(t)
 	feed := "https://ex.com/feed"
 	// No GUID and no link: title and date identify it (the store computes
 	// the key when the parser left it empty); site comes from the poll.
-	noLink := articles.Article{Title: "  Only   a Title ", Published: day(1)}
-	st := record(t, db, poll(feed, noLink), 3)
-	st2 := record(t, db, poll(feed, articles.Article{Title: "only a title", Published: day(1)}), 3)
+	noLink := articles.Article{Title: "  Only   a Title ", Published: Day(1)}
+	st := record(t, db, Poll(feed, noLink), 3)
+	st2 := record(t, db, Poll(feed, articles.Article{Title: "only a title", Published: Day(1)}), 3)
 	if st.Stored != 1 || st2.Stored != 0 || st2.New != 0 {
 		t.Fatalf("stats = %+v / %+v", st, st2)
 	}
 	due, _ := db.Due(ctx, 0)
-	if len(due) != 1 || due[0].Site != "ex.com" || due[0].Key != "title:only a title|"+day(1).Format(time.RFC3339) {
+	if len(due) != 1 || due[0].Site != "ex.com" || due[0].Key != "title:only a title|"+Day(1).Format(time.RFC3339) {
 		t.Fatalf("due = %+v", due)
 	}
 }
 
-func TestFeedStateLifecycle(t *testing.T) {
+func (s suite) TestFeedStateLifecycle(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpen(t)
+	db := s.open(t)
 	feed := "https://ex.com/feed"
 	f, err := db.FeedState(ctx, feed)
 	if err != nil || f != (articles.FeedState{URL: feed}) {
 		t.Fatalf("unknown feed = %+v, %v", f, err)
 	}
-	next := epoch.Add(time.Minute)
+	next := Epoch.Add(time.Minute)
 	for want := 1; want <= 2; want++ {
 		n, err := db.RecordFeedError(ctx, feed, fmt.Sprintf("boom %d", want), next)
 		if err != nil || n != want {
@@ -365,7 +369,7 @@ func TestFeedStateLifecycle(t *testing.T) {
 		t.Fatalf("after errors: %+v", f)
 	}
 
-	p := poll(feed, tenItems()...)
+	p := Poll(feed, TenItems()...)
 	p.ETag, p.LastModified, p.Title = `"v1"`, "Wed, 01 Jan 2025 00:00:00 GMT", "Example"
 	if st := record(t, db, p, 3); st.Pending != 3 {
 		t.Fatalf("first poll after errors is still the first: %+v", st)
@@ -400,32 +404,5 @@ func TestFeedStateLifecycle(t *testing.T) {
 	fs, err := db.Feeds(ctx)
 	if err != nil || len(fs) != 1 || fs[0] != f {
 		t.Fatalf("Feeds = %+v, %v", fs, err)
-	}
-}
-
-func TestRecordPollRollsBack(t *testing.T) {
-	ctx := context.Background()
-	db := MustOpen(t)
-	// A failure in the middle of the poll (the third item cannot be stored).
-	if _, err := db.SQL().Exec(`CREATE TRIGGER boom BEFORE INSERT ON articles WHEN NEW.title = 'boom'
-		BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
-		t.Fatal(err)
-	}
-	items := tenItems()
-	items[2].Title = "boom"
-	if _, err := db.RecordPoll(ctx, poll("https://ex.com/feed", items...), 3); err == nil {
-		t.Fatal("RecordPoll succeeded")
-	}
-	if n, _ := db.CountArticles(ctx); len(n) != 0 {
-		t.Fatalf("a failed poll left articles: %v", n)
-	}
-	if f, _ := db.FeedState(ctx, "https://ex.com/feed"); !f.FirstPollAt.IsZero() {
-		t.Fatalf("a failed poll counted as the first: %+v", f)
-	}
-	if n, _ := db.StoreArchived(ctx, items); n != 0 {
-		t.Fatalf("StoreArchived of a failing batch stored %d", n)
-	}
-	if n, _ := db.CountArticles(ctx); len(n) != 0 {
-		t.Fatalf("a failed archive batch left articles: %v", n)
 	}
 }

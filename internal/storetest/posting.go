@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -13,23 +13,14 @@ import (
 	"github.com/newsbot/newsbot/articles"
 )
 
-// setState puts an article in a given state (and attempts) directly, for
-// table tests of the transitions.
-func setState(t *testing.T, db *DB, id int64, s articles.State) {
-	t.Helper()
-	if _, err := db.SQL().Exec("UPDATE articles SET state = ?, message_id = CASE WHEN ? = 'posted' THEN 'orig' ELSE '' END WHERE id = ?", string(s), string(s), id); err != nil {
-		t.Fatal(err)
-	}
-}
-
 var articleSeq atomic.Int64
 
 // oneArticle stores a new article (recorded) and returns its id.
-func oneArticle(t *testing.T, db *DB) int64 {
+func oneArticle(t *testing.T, db Store) int64 {
 	t.Helper()
 	ctx := context.Background()
 	link := fmt.Sprintf("https://ex.com/a%d", articleSeq.Add(1))
-	if _, err := db.StoreArchived(ctx, []articles.Article{item(link, "A", day(1))}); err != nil {
+	if _, err := db.StoreArchived(ctx, []articles.Article{Item(link, "A", Day(1))}); err != nil {
 		t.Fatal(err)
 	}
 	a, err := db.ArticleByURL(ctx, link)
@@ -39,20 +30,20 @@ func oneArticle(t *testing.T, db *DB) int64 {
 	return a.ID
 }
 
-func TestTransitions(t *testing.T) {
+func (s suite) TestTransitions(t *testing.T) {
 	ctx := context.Background()
 	type op struct {
 		name string
-		do   func(db *DB, id int64) error
+		do   func(db Store, id int64) error
 	}
-	sending := op{"MarkSending", func(db *DB, id int64) error { return db.MarkSending(ctx, id) }}
-	posted := op{"MarkPosted", func(db *DB, id int64) error { return db.MarkPosted(ctx, id, "new") }}
-	retrySent := op{"MarkRetry(sent)", func(db *DB, id int64) error { return db.MarkRetry(ctx, id, "timeout", true) }}
-	retryUnsent := op{"MarkRetry(unsent)", func(db *DB, id int64) error { return db.MarkRetry(ctx, id, "429", false) }}
-	failed := op{"MarkFailed", func(db *DB, id int64) error { return db.MarkFailed(ctx, id, "400") }}
+	sending := op{"MarkSending", func(db Store, id int64) error { return db.MarkSending(ctx, id) }}
+	posted := op{"MarkPosted", func(db Store, id int64) error { return db.MarkPosted(ctx, id, "new") }}
+	retrySent := op{"MarkRetry(sent)", func(db Store, id int64) error { return db.MarkRetry(ctx, id, "timeout", true) }}
+	retryUnsent := op{"MarkRetry(unsent)", func(db Store, id int64) error { return db.MarkRetry(ctx, id, "429", false) }}
+	failed := op{"MarkFailed", func(db Store, id int64) error { return db.MarkFailed(ctx, id, "400") }}
 
 	const errState = "error"
-	db := MustOpen(t)
+	db := s.open(t)
 	for _, tc := range []struct {
 		from articles.State
 		op   op
@@ -90,7 +81,7 @@ func TestTransitions(t *testing.T) {
 	} {
 		t.Run(string(tc.from)+"/"+tc.op.name, func(t *testing.T) {
 			id := oneArticle(t, db)
-			setState(t, db, id, tc.from)
+			s.setState(t, db, id, tc.from)
 			before, _ := db.ArticleByID(ctx, id)
 			err := tc.op.do(db, id)
 			after, _ := db.ArticleByID(ctx, id)
@@ -119,12 +110,12 @@ func TestTransitions(t *testing.T) {
 	}
 }
 
-func TestPostingLifecycle(t *testing.T) {
+func (s suite) TestPostingLifecycle(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpen(t)
-	clock := epoch
-	db.now = func() time.Time { clock = clock.Add(time.Second); return clock }
-	record(t, db, poll("https://ex.com/feed", tenItems()...), 3) // Post 7, 8, 9 pending
+	db := s.open(t)
+	clock := Epoch
+	s.setClock(db, func() time.Time { clock = clock.Add(time.Second); return clock })
+	record(t, db, Poll("https://ex.com/feed", TenItems()...), 3) // Post 7, 8, 9 pending
 
 	due, err := db.Due(ctx, 10)
 	if err != nil || len(due) != 3 {
@@ -187,20 +178,20 @@ func TestPostingLifecycle(t *testing.T) {
 		t.Fatalf("due after all done: %+v", due)
 	}
 	// A failed article is not pending again when its feed lists it.
-	st := record(t, db, poll("https://ex.com/feed", tenItems()...), 3)
+	st := record(t, db, Poll("https://ex.com/feed", TenItems()...), 3)
 	if st.Pending != 0 {
 		t.Fatalf("re-poll made %d pending", st.Pending)
 	}
 }
 
-func TestDueOrder(t *testing.T) {
+func (s suite) TestDueOrder(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpen(t)
+	db := s.open(t)
 	feed := "https://ex.com/feed"
-	record(t, db, poll(feed), 0) // first poll: empty; everything after is new
+	record(t, db, Poll(feed), 0) // first poll: empty; everything after is new
 
 	mk := func(link string, pub, seen time.Time) articles.Article {
-		a := item(link, link[len("https://ex.com/"):], pub)
+		a := Item(link, link[len("https://ex.com/"):], pub)
 		a.FirstSeen = seen
 		return a
 	}
@@ -208,14 +199,14 @@ func TestDueOrder(t *testing.T) {
 	// by reverse feed order (the later-listed of two same-date items is the
 	// older), and an undated one (sorts first).
 	items := []articles.Article{
-		mk("https://ex.com/d", day(3), day(3)),
-		mk("https://ex.com/c2", day(2), day(5)),
-		mk("https://ex.com/c1", day(2), day(4)),
-		mk("https://ex.com/b-listed-first", day(1), day(1)),
-		mk("https://ex.com/b-listed-second", day(1), day(1)),
-		mk("https://ex.com/undated", time.Time{}, day(9)),
+		mk("https://ex.com/d", Day(3), Day(3)),
+		mk("https://ex.com/c2", Day(2), Day(5)),
+		mk("https://ex.com/c1", Day(2), Day(4)),
+		mk("https://ex.com/b-listed-first", Day(1), Day(1)),
+		mk("https://ex.com/b-listed-second", Day(1), Day(1)),
+		mk("https://ex.com/undated", time.Time{}, Day(9)),
 	}
-	record(t, db, poll(feed, items...), 0)
+	record(t, db, Poll(feed, items...), 0)
 	want := []string{"undated", "b-listed-second", "b-listed-first", "c1", "c2", "d"}
 	if got := dueTitles(t, db); !slices.Equal(got, want) {
 		t.Fatalf("due = %q, want %q", got, want)
@@ -226,11 +217,11 @@ func TestDueOrder(t *testing.T) {
 	}
 }
 
-func TestMarkSendingRefusalIsNotNotFound(t *testing.T) {
+func (s suite) TestMarkSendingRefusalIsNotNotFound(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpen(t)
+	db := s.open(t)
 	id := oneArticle(t, db)
-	setState(t, db, id, articles.StatePosted)
+	s.setState(t, db, id, articles.StatePosted)
 	err := db.MarkSending(ctx, id)
 	if err == nil || errors.Is(err, articles.ErrNotFound) {
 		t.Fatalf("MarkSending on a posted article: %v", err)

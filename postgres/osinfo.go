@@ -1,0 +1,8 @@
+package postgres
+
+import "os"
+
+var (
+	osHostname = os.Hostname
+	osGetpid   = os.Getpid
+)
