@@ -132,4 +132,3 @@ func pgURL(tb testing.TB, db *DB) string {
 	tb.Helper()
 	return db.cfg.ConnString()
 }
-
