@@ -117,6 +117,9 @@ func mustVersions(t *testing.T) []int {
 	return vs
 }
 
+// pgtestURL is a fresh database for this test.
+func pgtestURL(tb testing.TB) string { tb.Helper(); return pgtest.NewDatabase(tb) }
+
 func openAt(tb testing.TB, url string) *DB {
 	tb.Helper()
 	db, err := Open(context.Background(), url)
