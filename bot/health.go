@@ -34,6 +34,7 @@ type Health struct {
 	connected bool
 	dryRun    bool
 	ping      func(context.Context) error
+	role      func() Role
 	sections  map[string]func() any
 	now       func() time.Time
 	onGateway func(connected bool) // tests: called after each SetGateway
@@ -117,6 +118,22 @@ func (h *Health) SetDryRun(dry bool) {
 	h.dryRun = dry
 }
 
+// Role is where an instance stands among several on one PostgreSQL
+// database.
+type Role struct {
+	Leader   bool // it holds the leader lock (SQLite: always)
+	LockLoop bool // its lock loop runs (a standby is healthy then)
+}
+
+// SetRole sets the source of the instance's role (nil: always the leader,
+// as on SQLite). A standby is healthy without a gateway while its lock loop
+// runs.
+func (h *Health) SetRole(fn func() Role) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.role = fn
+}
+
 // SetPinger sets the database check (e.g. (*sql.DB).PingContext).
 func (h *Health) SetPinger(ping func(ctx context.Context) error) {
 	h.mu.Lock()
@@ -127,10 +144,10 @@ func (h *Health) SetPinger(ping func(ctx context.Context) error) {
 // SetSection adds (or with a nil fn removes) an extra top-level JSON section
 // of /healthz, such as the archive's state or the feeds. fn is called on
 // every request and must be safe for concurrent use. The names "status",
-// "gateway", "database" and "problems" are reserved and ignored.
+// "role", "gateway", "database" and "problems" are reserved and ignored.
 func (h *Health) SetSection(name string, fn func() any) {
 	switch name {
-	case "status", "gateway", "database", "problems":
+	case "status", "role", "gateway", "database", "problems":
 		return
 	}
 	h.mu.Lock()
@@ -146,28 +163,37 @@ func (h *Health) SetSection(name string, fn func() any) {
 type Report struct {
 	OK       bool
 	Status   string    // "ok" or "unavailable"
-	Gateway  string    // "connected", "disconnected" or "dry-run"
+	Role     string    // "leader" or "standby"
+	Gateway  string    // "connected", "disconnected", "dry-run" or "standby" (none: it stands by)
 	Database string    // "ok" or "error: ..."
 	Problems []Problem // never nil
 	Sections map[string]any
 }
 
-// Check computes the report: OK when the gateway is connected (or in dry-run
-// mode) and the database answers.
+// Check computes the report: OK when the database answers and, for the
+// leader, the gateway is connected (or in dry-run mode), for a standby, its
+// lock loop runs.
 func (h *Health) Check(ctx context.Context) Report {
 	h.mu.Lock()
-	connected, dry, ping := h.connected, h.dryRun, h.ping
+	connected, dry, ping, roleOf := h.connected, h.dryRun, h.ping, h.role
 	sections := make(map[string]func() any, len(h.sections))
 	for k, v := range h.sections {
 		sections[k] = v
 	}
 	h.mu.Unlock()
 
-	r := Report{Gateway: "disconnected", Database: "ok", Problems: h.Problems()}
+	r := Report{Role: "leader", Gateway: "disconnected", Database: "ok", Problems: h.Problems()}
+	role := Role{Leader: true}
+	if roleOf != nil {
+		role = roleOf()
+	}
 	gwOK := connected || dry
 	switch {
 	case dry:
 		r.Gateway = "dry-run"
+	case !role.Leader:
+		r.Role, r.Gateway = "standby", "standby"
+		gwOK = role.LockLoop
 	case connected:
 		r.Gateway = "connected"
 	}
@@ -195,7 +221,7 @@ func (h *Health) Check(ctx context.Context) Report {
 	return r
 }
 
-// MarshalJSON writes the /healthz body: status, gateway, database,
+// MarshalJSON writes the /healthz body: status, role, gateway, database,
 // problems, then the extra sections.
 func (r Report) MarshalJSON() ([]byte, error) {
 	m := make(map[string]any, 4+len(r.Sections))
@@ -203,6 +229,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		m[k] = v
 	}
 	m["status"] = r.Status
+	m["role"] = r.Role
 	m["gateway"] = r.Gateway
 	m["database"] = r.Database
 	m["problems"] = r.Problems

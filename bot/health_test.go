@@ -15,6 +15,7 @@ import (
 
 type healthBody struct {
 	Status   string    `json:"status"`
+	Role     string    `json:"role"`
 	Gateway  string    `json:"gateway"`
 	Database string    `json:"database"`
 	Problems []Problem `json:"problems"`
@@ -85,6 +86,44 @@ func TestHealthz(t *testing.T) {
 			}
 			if b.Problems == nil {
 				t.Error("problems is null, want a list")
+			}
+		})
+	}
+}
+
+// Among several instances on PostgreSQL, a standby has no gateway and is
+// healthy while its lock loop runs; the leader needs its gateway.
+func TestHealthzRole(t *testing.T) {
+	dbErr := errors.New("connection refused")
+	for _, tt := range []struct {
+		name      string
+		role      *Role // nil: no role source (SQLite)
+		connected bool
+		ping      error
+		code      int
+		wantRole  string
+		gateway   string
+	}{
+		{"sqlite is the leader", nil, true, nil, 200, "leader", "connected"},
+		{"leader with its gateway", &Role{Leader: true, LockLoop: true}, true, nil, 200, "leader", "connected"},
+		{"leader without its gateway", &Role{Leader: true, LockLoop: true}, false, nil, 503, "leader", "disconnected"},
+		{"standby with its lock loop", &Role{LockLoop: true}, false, nil, 200, "standby", "standby"},
+		{"standby whose lock loop stopped", &Role{}, false, nil, 503, "standby", "standby"},
+		{"standby without its database", &Role{LockLoop: true}, false, dbErr, 503, "standby", "standby"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := NewHealth()
+			h.SetGateway(tt.connected)
+			if tt.ping != nil {
+				h.SetPinger(func(context.Context) error { return tt.ping })
+			}
+			if tt.role != nil {
+				role := *tt.role
+				h.SetRole(func() Role { return role })
+			}
+			code, b := getHealth(t, h.Handler())
+			if code != tt.code || b.Role != tt.wantRole || b.Gateway != tt.gateway {
+				t.Fatalf("got %d role %q gateway %q; want %d %q %q", code, b.Role, b.Gateway, tt.code, tt.wantRole, tt.gateway)
 			}
 		})
 	}

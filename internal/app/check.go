@@ -16,6 +16,7 @@ import (
 	"github.com/newsbot/newsbot/bot"
 	"github.com/newsbot/newsbot/commands"
 	"github.com/newsbot/newsbot/internal/config"
+	"github.com/newsbot/newsbot/postgres"
 )
 
 // checklist prints one line per check, green or red with the fix.
@@ -251,6 +252,10 @@ func (c *checklist) checkFeeds(ctx context.Context, cfg config.Config) {
 }
 
 func (c *checklist) checkDatabase(ctx context.Context, cfg config.Config) {
+	if cfg.DatabaseURL != "" {
+		c.checkPostgres(ctx, cfg)
+		return
+	}
 	path := cfg.DatabasePath
 	file := strings.TrimPrefix(path, "file:")
 	if i := strings.IndexByte(file, '?'); i >= 0 {
@@ -304,4 +309,58 @@ func describeRESTError(err error, cfg config.Config) string {
 		return fmt.Sprintf("no answer from %s (%v)", host, ue.Err)
 	}
 	return strings.ReplaceAll(oneLine(err.Error()), cfg.Token, "[token]")
+}
+
+// checkPostgres connects (read-only: nothing is migrated) and says the
+// schema version and which instance leads.
+func (c *checklist) checkPostgres(ctx context.Context, cfg config.Config) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	db, err := postgres.Connect(ctx, cfg.DatabaseURL)
+	if err != nil {
+		c.bad("PostgreSQL: "+redactURL(oneLine(err.Error()), cfg.DatabaseURL), "check DATABASE_URL (postgres://user:password@host:5432/database), that the server runs and lets this host in")
+		return
+	}
+	defer db.Close()
+	c.ok("PostgreSQL answers")
+	v, err := db.SchemaVersion(ctx)
+	switch latest := postgres.LatestVersion(); {
+	case err != nil:
+		c.bad("PostgreSQL schema cannot be read: "+oneLine(err.Error()), "check that DATABASE_URL names newsbot's database and its user may read it")
+		return
+	case v == 0:
+		c.ok("PostgreSQL database is empty: the first instance to lead creates the schema (version %d)", latest)
+	case v > latest:
+		c.bad(fmt.Sprintf("PostgreSQL schema is at version %d, newer than this newsbot knows (%d): it would only stand by", v, latest),
+			"run the newsbot release that migrated it (or a newer one)")
+	case v < latest:
+		c.ok("PostgreSQL schema version %d (the leader migrates it to %d)", v, latest)
+	default:
+		c.ok("PostgreSQL schema version %d", v)
+	}
+	info, err := db.WhoLeads(ctx)
+	switch {
+	case err != nil:
+		c.bad("cannot tell which instance leads: "+oneLine(err.Error()), "check that DATABASE_URL's user may read pg_locks")
+	case info.Held:
+		c.ok("leader: %s (epoch %d, since %s)", info.Holder, info.Epoch, info.Since.UTC().Format(time.RFC3339))
+	case info.Epoch > 0:
+		c.ok("no instance leads now (the last leader was %s, epoch %d)", info.Holder, info.Epoch)
+	default:
+		c.ok("no instance leads yet")
+	}
+}
+
+// redactURL removes the database URL (its password) from a message.
+func redactURL(msg, dbURL string) string {
+	if dbURL == "" {
+		return msg
+	}
+	msg = strings.ReplaceAll(msg, dbURL, "[DATABASE_URL]")
+	if u, err := url.Parse(dbURL); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "[password]")
+		}
+	}
+	return msg
 }

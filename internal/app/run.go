@@ -18,7 +18,7 @@ import (
 	"github.com/newsbot/newsbot/bot"
 	"github.com/newsbot/newsbot/commands"
 	"github.com/newsbot/newsbot/internal/config"
-	"github.com/newsbot/newsbot/sqlite"
+	"github.com/newsbot/newsbot/postgres"
 )
 
 //go:embed sample/feed.xml
@@ -52,7 +52,7 @@ func runVerb(ctx context.Context, args []string, io IO) error {
 		return err
 	}
 	log := newLogger(io.Stderr, cfg.LogLevel)
-	r := &runner{cfg: cfg, io: io, log: log, dryRun: *dryRun, once: *once, ftKick: make(chan struct{}, 1), polled: make(chan struct{})}
+	r := &runner{cfg: cfg, io: io, log: log, dryRun: *dryRun, once: *once}
 	errc := make(chan error, 1)
 	go func() { errc <- r.run(ctx) }()
 	select {
@@ -73,7 +73,8 @@ func runVerb(ctx context.Context, args []string, io IO) error {
 // stopDeadline bounds the whole shutdown after a signal.
 var stopDeadline = 9 * time.Second
 
-// runner is one run of the bot.
+// runner is one run of the bot: what every instance keeps (the store,
+// /healthz, the index) whether it leads or stands by.
 type runner struct {
 	cfg    config.Config
 	io     IO
@@ -81,29 +82,40 @@ type runner struct {
 	dryRun bool
 	once   bool
 
-	db      *sqlite.DB
-	health  *bot.Health
-	index   *related.Index
+	db     store
+	pg     *postgres.DB // nil on SQLite
+	leader *postgres.Leader
+	health *bot.Health
+	index  *related.Index
+
+	syncMu sync.Mutex // one index sync at a time
+}
+
+// duties are the leader's: polling, posting, the archive, the Discord
+// gateway and /ask's retries. On SQLite the process always leads; on
+// PostgreSQL a new set starts at each takeover and ends when leadership
+// is lost.
+type duties struct {
+	*runner
 	poller  *articles.Poller
 	poster  *bot.Poster
 	archive *archive.Archive
 	bot     *bot.Bot
 	ask     *commands.Ask
 
-	syncMu    sync.Mutex    // one index sync at a time
 	polled    chan struct{} // closed when the first poll has ended
 	polledOne sync.Once
 	ftKick    chan struct{} // asks the archive to read new summary-only articles
 }
 
-func (r *runner) kickFullText() {
+func (r *duties) kickFullText() {
 	select {
 	case r.ftKick <- struct{}{}:
 	default:
 	}
 }
 
-func (r *runner) fullTextKick() <-chan struct{} { return r.ftKick }
+func (r *duties) fullTextKick() <-chan struct{} { return r.ftKick }
 
 func (r *runner) run(ctx context.Context) error {
 	feeds := r.cfg.FeedURLs
@@ -117,25 +129,45 @@ func (r *runner) run(ctx context.Context) error {
 		r.log.Info("no FEED_URLS: using the embedded sample feed")
 	}
 
-	dbPath := r.cfg.DatabasePath
-	if r.dryRun && !r.cfg.DatabaseSet {
-		dbPath = ":memory:"
-	}
-	db, err := sqlite.Open(ctx, dbPath)
+	// Several instances share a PostgreSQL database and one leads; a dry
+	// run changes no posting state and needs no lock.
+	replicated := r.cfg.DatabaseURL != "" && !r.dryRun
+	db, pg, err := openStore(ctx, r.cfg, r.dryRun && !r.cfg.DatabaseSet, !replicated)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
 	defer db.Close()
-	r.db = db
+	r.db, r.pg = db, pg
 
 	r.health = bot.NewHealth()
 	r.health.SetPinger(db.Ping)
 	r.index = related.New()
-	if err := r.syncIndex(ctx); err != nil {
-		return err
-	}
 	fetcher := articles.NewFetcher(nil)
-	r.poller = articles.NewPoller(db, fetcher, feeds, r.cfg.BacklogLimit, r.log)
+	if !replicated {
+		if err := r.syncIndex(ctx); err != nil {
+			return err
+		}
+		if r.once {
+			return r.newDuties().run(ctx, feeds, fetcher)
+		}
+		stopHTTP, err := r.serveHTTP(ctx)
+		if err != nil {
+			return err
+		}
+		defer stopHTTP()
+		return r.newDuties().run(ctx, feeds, fetcher)
+	}
+	return r.runReplicated(ctx, feeds, fetcher)
+}
+
+func (r *runner) newDuties() *duties {
+	return &duties{runner: r, ftKick: make(chan struct{}, 1), polled: make(chan struct{})}
+}
+
+// run opens what the duties need (Discord, unless dry) and runs them until
+// ctx is cancelled (or, with --once, for one poll).
+func (r *duties) run(ctx context.Context, feeds []string, fetcher *articles.Fetcher) error {
+	r.poller = articles.NewPoller(r.db, fetcher, feeds, r.cfg.BacklogLimit, r.log)
 	r.poller.Patience = pollPatience
 
 	var sender bot.Sender
@@ -150,7 +182,7 @@ func (r *runner) run(ctx context.Context) error {
 		sender = bot.NewDiscordSender(r.bot.Session())
 	}
 	r.poster = bot.NewPoster(bot.PosterOptions{
-		Store:     db,
+		Store:     r.db,
 		Sender:    sender,
 		ChannelID: r.cfg.NewsChannelID,
 		RoleID:    r.cfg.NewsRoleID,
@@ -178,17 +210,46 @@ func (r *runner) run(ctx context.Context) error {
 	return r.serve(ctx, feeds, fetcher)
 }
 
+// serveHTTP serves /healthz and /metrics on HTTP_ADDR (when set) until ctx
+// is cancelled; stop waits for the server to end.
+func (r *runner) serveHTTP(ctx context.Context) (stop func(), err error) {
+	if r.cfg.HTTPAddr == "" {
+		return func() {}, nil
+	}
+	srv := &http.Server{Addr: r.cfg.HTTPAddr, Handler: r.health.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	ln, err := listen(r.cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		go func() {
+			<-ctx.Done()
+			shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(shut)
+		}()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.log.Error("http server stopped", "error", err)
+		}
+	}()
+	r.log.Info("serving /healthz and /metrics", "addr", ln.Addr().String())
+	return func() { <-done }, nil
+}
+
 // serve runs the schedule and the background work until ctx is cancelled,
 // then waits (boundedly) for in-flight work.
-func (r *runner) serve(ctx context.Context, feeds []string, fetcher *articles.Fetcher) error {
+func (r *duties) serve(ctx context.Context, feeds []string, fetcher *articles.Fetcher) error {
 	sched, err := bot.NewScheduler(r.cfg.Schedule, r.job, r.log)
 	if err != nil {
 		return usageError{fmt.Errorf("config: POST_SCHEDULE: %w", err)}
 	}
 	if !r.dryRun {
 		// Before the scheduler starts: its job asks the archive for full text.
-		r.archive = r.newArchive(fetcher)
-		r.health.SetSection("archive", func() any { return r.archive.Status() })
+		arch := r.newArchive(fetcher)
+		r.archive = arch
+		r.health.SetSection("archive", func() any { return arch.Status() })
 	}
 	var wg sync.WaitGroup
 	start := func(name string, fn func(context.Context)) {
@@ -198,25 +259,6 @@ func (r *runner) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 			fn(ctx)
 			r.log.Debug("stopped", "worker", name)
 		}()
-	}
-	if r.cfg.HTTPAddr != "" {
-		srv := &http.Server{Addr: r.cfg.HTTPAddr, Handler: r.health.Handler(), ReadHeaderTimeout: 5 * time.Second}
-		ln, err := listen(r.cfg.HTTPAddr)
-		if err != nil {
-			return fmt.Errorf("HTTP_ADDR: %w", err)
-		}
-		start("http", func(ctx context.Context) {
-			go func() {
-				<-ctx.Done()
-				shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				defer cancel()
-				_ = srv.Shutdown(shut)
-			}()
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				r.log.Error("http server stopped", "error", err)
-			}
-		})
-		r.log.Info("serving /healthz and /metrics", "addr", ln.Addr().String())
 	}
 	start("scheduler", func(ctx context.Context) {
 		if err := sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -244,7 +286,7 @@ func (r *runner) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 }
 
 // job is one scheduled run: poll the feeds, learn the new articles, post.
-func (r *runner) job(ctx context.Context) {
+func (r *duties) job(ctx context.Context) {
 	results := r.poller.PollAll(ctx)
 	r.polledOne.Do(func() { close(r.polled) })
 	for _, res := range results {
@@ -254,7 +296,7 @@ func (r *runner) job(ctx context.Context) {
 }
 
 // late posts what a slow feed brought, once its fetch has ended.
-func (r *runner) late(ctx context.Context, res articles.FeedResult) {
+func (r *duties) late(ctx context.Context, res articles.FeedResult) {
 	r.noteFeed(res)
 	if res.Err == nil && res.Pending > 0 && ctx.Err() == nil {
 		r.log.Info("slow feed ended; posting its new items", "feed_url", res.URL, "pending", res.Pending)
@@ -276,7 +318,7 @@ func (r *runner) noteFeed(res articles.FeedResult) {
 }
 
 // post learns the new articles and posts what is due.
-func (r *runner) post(ctx context.Context) {
+func (r *duties) post(ctx context.Context) {
 	if err := r.syncIndex(ctx); err != nil {
 		r.log.Error("index sync failed", "error", err)
 	}

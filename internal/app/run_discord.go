@@ -13,7 +13,7 @@ import (
 )
 
 // openDiscord connects to Discord and registers the commands.
-func (r *runner) openDiscord(ctx context.Context) error {
+func (r *duties) openDiscord(ctx context.Context) error {
 	bot.SetAPIBase(r.cfg.APIURL)
 	s, err := bot.NewSession(r.cfg.Token)
 	if err != nil {
@@ -48,7 +48,7 @@ func (r *runner) openDiscord(ctx context.Context) error {
 	return nil
 }
 
-func (r *runner) newArchive(fetcher *articles.Fetcher) *archive.Archive {
+func (r *duties) newArchive(fetcher *articles.Fetcher) *archive.Archive {
 	return archive.New(archive.Options{
 		Store:    r.db,
 		Fetcher:  fetcher,
@@ -80,7 +80,7 @@ var backfillEvery = time.Hour
 // runArchive backfills the sites (resuming an interrupted backfill, and
 // again every backfillEvery until each is done), and reads article pages
 // for summary-only feeds whenever a poll asks.
-func (r *runner) runArchive(ctx context.Context, feeds []string) {
+func (r *duties) runArchive(ctx context.Context, feeds []string) {
 	backfill := func() {
 		if r.cfg.BackfillLimit == 0 {
 			return

@@ -14,7 +14,6 @@ import (
 	"github.com/newsbot/newsbot/articles/archive"
 	"github.com/newsbot/newsbot/articles/related"
 	"github.com/newsbot/newsbot/internal/config"
-	"github.com/newsbot/newsbot/sqlite"
 )
 
 // fetchVerb polls every feed once into the database, without posting. It
@@ -29,7 +28,7 @@ func fetchVerb(ctx context.Context, args []string, io IO) error {
 		return err
 	}
 	log := newLogger(io.Stderr, cfg.LogLevel)
-	db, err := sqlite.Open(ctx, cfg.DatabasePath)
+	db, _, err := openStore(ctx, cfg, false, true)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -96,7 +95,7 @@ func backfillVerb(ctx context.Context, args []string, io IO) error {
 		return nil
 	}
 	log := newLogger(io.Stderr, cfg.LogLevel)
-	db, err := sqlite.Open(ctx, cfg.DatabasePath)
+	db, _, err := openStore(ctx, cfg, false, true)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -141,7 +140,7 @@ func relatedVerb(ctx context.Context, args []string, io IO) error {
 	if err != nil {
 		return err
 	}
-	db, err := sqlite.Open(ctx, cfg.DatabasePath)
+	db, _, err := openStore(ctx, cfg, false, true)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}

@@ -39,7 +39,8 @@ type Config struct {
 	TeamChannelID string
 	FeedURLs      []string // http(s) URLs or local file paths
 	Schedule      string
-	DatabasePath  string // a path or a file: URI, for SQLite
+	DatabasePath  string // a path or a file: URI, for SQLite ("" with DatabaseURL)
+	DatabaseURL   string // postgres:// or postgresql://: the PostgreSQL store (may hold a password)
 	DatabaseSet   bool   // DATABASE_URL was given (dry runs otherwise keep state in memory)
 	BacklogLimit  int
 	GuildID       string
@@ -116,7 +117,7 @@ func Load(get Getenv, need Need) (Config, error) {
 	c.TeamChannelID = l.snowflake("TEAM_CHANNEL_ID", need.Channels)
 	c.FeedURLs = l.feeds("FEED_URLS", need.Feeds)
 	c.Schedule = l.schedule("POST_SCHEDULE")
-	c.DatabasePath = l.database("DATABASE_URL")
+	c.DatabasePath, c.DatabaseURL = l.database("DATABASE_URL")
 	c.DatabaseSet = l.value("DATABASE_URL", false) != ""
 	c.BacklogLimit = l.count("BACKLOG_LIMIT", DefaultBacklogLimit)
 	c.GuildID = l.snowflake("DISCORD_GUILD_ID", false)
@@ -260,17 +261,21 @@ func (l *loader) schedule(name string) string {
 
 var schemeRE = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]+):`)
 
-func (l *loader) database(name string) string {
+func (l *loader) database(name string) (path, pgURL string) {
 	v := l.value(name, false)
 	if v == "" {
-		return DefaultDatabase
+		return DefaultDatabase, ""
 	}
-	if m := schemeRE.FindStringSubmatch(v); m != nil && !strings.EqualFold(m[1], "file") {
-		// The value may hold a password: name only the scheme.
-		l.fail(name, "uses the scheme %q; newsbot stores its data in SQLite: give a file path or a file: URI", m[1])
-		return ""
+	m := schemeRE.FindStringSubmatch(v)
+	switch {
+	case m == nil || strings.EqualFold(m[1], "file"):
+		return v, ""
+	case strings.EqualFold(m[1], "postgres") || strings.EqualFold(m[1], "postgresql"):
+		return "", v
 	}
-	return v
+	// The value may hold a password: name only the scheme.
+	l.fail(name, "uses the scheme %q; give a SQLite file path or file: URI, or a postgres:// (postgresql://) URL", m[1])
+	return "", ""
 }
 
 func (l *loader) count(name string, def int) int {

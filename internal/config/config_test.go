@@ -63,6 +63,22 @@ func TestLoadValues(t *testing.T) {
 	}
 }
 
+// postgres:// and postgresql:// select the PostgreSQL store; the URL is
+// kept whole (the store needs its password), and no SQLite path is set.
+func TestLoadPostgresURL(t *testing.T) {
+	for _, u := range []string{"postgres://newsbot:hunter2@db:5432/newsbot?sslmode=disable", "POSTGRESQL://db/newsbot"} {
+		env := valid()
+		env["DATABASE_URL"] = u
+		c, err := Load(MapEnv(env), runNeed)
+		if err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		if c.DatabaseURL != u || c.DatabasePath != "" || !c.DatabaseSet {
+			t.Errorf("%s: DatabaseURL %q, DatabasePath %q, set %v", u, c.DatabaseURL, c.DatabasePath, c.DatabaseSet)
+		}
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "feed.xml")
 	if err := os.WriteFile(file, []byte("<rss/>"), 0o600); err != nil {
@@ -80,7 +96,7 @@ func TestLoadErrors(t *testing.T) {
 		{"feed not url", "FEED_URLS", "ftp://x/feed", "FEED_URLS has"},
 		{"feed missing file", "FEED_URLS", "/nonexistent/feed.xml", "FEED_URLS has"},
 		{"bad cron", "POST_SCHEDULE", "every ten minutes", "POST_SCHEDULE"},
-		{"db scheme", "DATABASE_URL", "postgres://user:hunter2@db/newsbot", "DATABASE_URL uses the scheme \"postgres\""},
+		{"db scheme", "DATABASE_URL", "mysql://user:hunter2@db/newsbot", "DATABASE_URL uses the scheme \"mysql\""},
 		{"backlog negative", "BACKLOG_LIMIT", "-1", "BACKLOG_LIMIT"},
 		{"backlog word", "BACKLOG_LIMIT", "three", "BACKLOG_LIMIT"},
 		{"guild", "DISCORD_GUILD_ID", "abc", "DISCORD_GUILD_ID"},

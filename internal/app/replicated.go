@@ -1,0 +1,127 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/newsbot/newsbot/articles"
+	"github.com/newsbot/newsbot/bot"
+	"github.com/newsbot/newsbot/postgres"
+)
+
+// standbyIndexEvery is how often a standby brings its /related index up to
+// date with what the leader stored.
+var standbyIndexEvery = 30 * time.Second
+
+// runReplicated runs one of several instances on a PostgreSQL database: the
+// leader lock loop, and the duties (polling, posting, the archive, the
+// gateway, /ask's retries, migrations, command registration) whenever this
+// instance holds the lock. A standby keeps /healthz (and its lock loop).
+func (r *runner) runReplicated(ctx context.Context, feeds []string, fetcher *articles.Fetcher) error {
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	var (
+		fatalMu sync.Mutex
+		fatal   error
+	)
+	r.leader = r.pg.NewLeader(postgres.LeaderOptions{
+		Log:   r.log,
+		Ready: r.schemaKnown,
+		Lead: func(lctx context.Context, epoch int64) {
+			err := r.lead(lctx, feeds, fetcher)
+			if err != nil && lctx.Err() == nil {
+				if errors.Is(err, postgres.ErrNewerSchema) {
+					return // stands by again (Ready says why)
+				}
+				fatalMu.Lock()
+				fatal = err
+				fatalMu.Unlock()
+				stopRun()
+				return
+			}
+			if r.once && lctx.Err() == nil {
+				stopRun()
+			}
+		},
+	})
+	r.health.SetRole(func() bot.Role {
+		return bot.Role{Leader: r.leader.Leading(), LockLoop: r.leader.Running()}
+	})
+	if !r.once {
+		stopHTTP, err := r.serveHTTP(ctx)
+		if err != nil {
+			return err
+		}
+		defer stopHTTP()
+		go r.keepIndex(runCtx)
+	}
+	r.log.Info("newsbot instance started on PostgreSQL; taking the leader lock or standing by")
+	if err := r.leader.Run(runCtx); err != nil {
+		return err
+	}
+	fatalMu.Lock()
+	defer fatalMu.Unlock()
+	return fatal
+}
+
+// schemaKnown keeps an instance standing by while the database is at a
+// schema version newer than this binary knows (a newer release leads).
+func (r *runner) schemaKnown(ctx context.Context) error {
+	v, err := r.pg.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if latest := postgres.LatestVersion(); v > latest {
+		return fmt.Errorf("%w: the database is at version %d, this newsbot knows up to %d; standing by until a newer newsbot leads",
+			postgres.ErrNewerSchema, v, latest)
+	}
+	return nil
+}
+
+// lead runs the duties of the leader until lctx is cancelled (leadership
+// lost, or the process stops).
+func (r *runner) lead(lctx context.Context, feeds []string, fetcher *articles.Fetcher) error {
+	if err := r.pg.Migrate(lctx); err != nil {
+		if errors.Is(err, postgres.ErrNewerSchema) {
+			r.log.Warn("standing by: " + err.Error())
+		} else if lctx.Err() == nil {
+			r.log.Error("migrations failed", "error", err)
+			return fmt.Errorf("database: %w", err)
+		}
+		return err
+	}
+	if err := r.syncIndex(lctx); err != nil {
+		if lctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	defer r.health.SetSection("archive", nil)
+	return r.newDuties().run(lctx, feeds, fetcher)
+}
+
+// keepIndex brings the /related index up to date now and then while this
+// instance stands by (the leader syncs it after each poll).
+func (r *runner) keepIndex(ctx context.Context) {
+	tick := time.NewTicker(standbyIndexEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if r.leader.Leading() {
+			continue
+		}
+		if v, err := r.pg.SchemaVersion(ctx); err != nil || v == 0 {
+			continue // not migrated yet
+		}
+		if err := r.syncIndex(ctx); err != nil && ctx.Err() == nil {
+			r.log.Debug("standby index sync failed", "error", err)
+		}
+	}
+}
