@@ -1,0 +1,148 @@
+package blackbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/newsbot/newsbot/internal/discordtest"
+	"github.com/newsbot/newsbot/internal/pgtest"
+)
+
+// replica is one newsbot instance of a PostgreSQL deployment.
+type replica struct {
+	p    *proc
+	addr string // HTTP_ADDR
+	name string
+}
+
+func startReplica(t *testing.T, env map[string]string, name string) *replica {
+	t.Helper()
+	r := &replica{addr: freeAddr(t), name: name}
+	e := make(map[string]string, len(env)+1)
+	for k, v := range env {
+		e[k] = v
+	}
+	e["HTTP_ADDR"] = r.addr
+	r.p = start(t, e, "run")
+	return r
+}
+
+// role reads /healthz's role when it answers 200.
+func waitRole(ctx context.Context, r *replica, role string) error {
+	_, body, err := waitHealthz(ctx, r.addr, func(status int, body string) bool {
+		var h struct {
+			Role string `json:"role"`
+		}
+		return status == http.StatusOK && json.Unmarshal([]byte(body), &h) == nil && h.Role == role
+	})
+	if err != nil {
+		return fmt.Errorf("%s never %s: %w (last /healthz %s)", r.name, role, err, body)
+	}
+	return nil
+}
+
+func metric(addr, name string) string {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// TestLeaderKilledWhileDiscordHoldsItsPost: two binaries on one PostgreSQL
+// database. Ten times, the leader sends a post that Discord performs but
+// whose answer it holds, and the leader is SIGKILLed then: the standby takes
+// over within 10 s, finds the post in the channel instead of sending it
+// again, and the killed instance comes back as the standby. No post is
+// duplicated or lost.
+func TestLeaderKilledWhileDiscordHoldsItsPost(t *testing.T) {
+	t.Parallel()
+	fake := discordtest.New(t)
+	f := newFeed(t, "replicas", 2)
+	env := botEnv(fake, t.TempDir(), f.url())
+	env["DATABASE_URL"] = pgtest.NewDatabase(t)
+	env["BACKLOG_LIMIT"] = "2"
+	ctx := waitCtx(t, 4*time.Minute)
+	logs := func(rs ...*replica) string {
+		var b strings.Builder
+		for _, r := range rs {
+			fmt.Fprintf(&b, "--- %s:\n%s\n", r.name, r.p.stderr.String())
+		}
+		return b.String()
+	}
+
+	leader := startReplica(t, env, "r0")
+	if err := waitRole(ctx, leader, "leader"); err != nil {
+		t.Fatalf("%v\n%s", err, logs(leader))
+	}
+	standby := startReplica(t, env, "r1")
+	if err := waitRole(ctx, standby, "standby"); err != nil {
+		t.Fatalf("%v\n%s", err, logs(leader, standby))
+	}
+	if _, err := fake.WaitMessages(ctx, discordtest.NewsChannelID, 2); err != nil {
+		t.Fatalf("backlog not posted: %v\n%s", err, logs(leader, standby))
+	}
+	if got := metric(leader.addr, "newsbot_leader"); got != "1" {
+		t.Errorf("leader's newsbot_leader = %q", got)
+	}
+	if got := metric(standby.addr, "newsbot_leader"); got != "0" {
+		t.Errorf("standby's newsbot_leader = %q", got)
+	}
+	var all []*replica
+	all = append(all, leader, standby)
+
+	const rounds = 10
+	var worst time.Duration
+	for round := 1; round <= rounds; round++ {
+		hold := fake.HoldAnswer("POST", postRoute)
+		f.add(item{})
+		select {
+		case <-hold.Arrived():
+		case <-ctx.Done():
+			t.Fatalf("round %d: no post reached Discord\n%s", round, logs(all...))
+		}
+		leader.p.kill()
+		killed := time.Now()
+		hold.Release()
+		if err := waitRole(ctx, standby, "leader"); err != nil {
+			t.Fatalf("round %d: %v\n%s", round, err, logs(all...))
+		}
+		took := time.Since(killed)
+		worst = max(worst, took)
+		t.Logf("round %d: %s took over %v after %s was killed", round, standby.name, took.Round(time.Millisecond), leader.name)
+		if took > 10*time.Second {
+			t.Errorf("round %d: takeover took %v (> 10 s)", round, took)
+		}
+		// The killed instance comes back and stands by.
+		back := startReplica(t, env, fmt.Sprintf("r%d", round+1))
+		all = append(all, back)
+		if err := waitRole(ctx, back, "standby"); err != nil {
+			t.Fatalf("round %d: %v\n%s", round, err, logs(all...))
+		}
+		leader, standby = standby, back
+	}
+	// One more item: the leader posts in order, so when it is there every
+	// earlier one was settled.
+	f.add(item{})
+	want := f.titles(0)
+	if _, err := fake.WaitMessages(ctx, discordtest.NewsChannelID, len(want)); err != nil {
+		t.Fatalf("%v: %q\n%s", err, titles(fake.Messages(discordtest.NewsChannelID)), logs(all...))
+	}
+	leader.p.term()
+	standby.p.term()
+	exactlyOnce(t, fake, want, logs(all...))
+	t.Logf("%d rounds: 0 duplicates, 0 lost, slowest takeover %v", rounds, worst.Round(time.Millisecond))
+}
