@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ func startInstance(t *testing.T, url, holder string) *instance {
 	in := &instance{db: openAt(t, url), started: make(chan int64, 10), stopped: make(chan int64, 10), done: make(chan struct{})}
 	in.l = in.db.NewLeader(LeaderOptions{
 		Holder: holder,
+		Log:    slog.New(slog.DiscardHandler),
 		Lead: func(ctx context.Context, epoch int64) {
 			in.started <- epoch
 			<-ctx.Done()

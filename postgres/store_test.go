@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -38,6 +39,7 @@ func lead(tb testing.TB, db *DB, holder string) *Leader {
 	leading := make(chan struct{}, 1)
 	l := db.NewLeader(LeaderOptions{
 		Holder: holder,
+		Log:    slog.New(slog.DiscardHandler),
 		Lead: func(ctx context.Context, epoch int64) {
 			select {
 			case leading <- struct{}{}:
