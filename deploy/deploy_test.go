@@ -163,6 +163,63 @@ func TestCompose(t *testing.T) {
 	}
 }
 
+// The PostgreSQL example: a PostgreSQL service with a health check and two
+// newsbot replicas on it, each with its own /healthz port, neither root.
+func TestComposePostgres(t *testing.T) {
+	raw, err := os.ReadFile("compose.postgres.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Services map[string]struct {
+			Image       string            `yaml:"image"`
+			Environment map[string]string `yaml:"environment"`
+			Ports       []string          `yaml:"ports"`
+			User        string            `yaml:"user"`
+			DependsOn   map[string]any    `yaml:"depends_on"`
+			Healthcheck struct {
+				Test []string `yaml:"test"`
+			} `yaml:"healthcheck"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("compose.postgres.yaml: %v", err)
+	}
+	pg, ok := doc.Services["postgres"]
+	if !ok || !strings.HasPrefix(pg.Image, "postgres:") || len(pg.Healthcheck.Test) == 0 {
+		t.Fatalf("postgres service: %+v", pg)
+	}
+	replicas, ports := 0, map[string]bool{}
+	for name, svc := range doc.Services {
+		if !strings.HasPrefix(name, "newsbot") {
+			continue
+		}
+		replicas++
+		if u := svc.Environment["DATABASE_URL"]; !strings.HasPrefix(u, "postgres://") || !strings.Contains(u, "@postgres:") {
+			t.Errorf("%s: DATABASE_URL %q must name the postgres service", name, u)
+		}
+		if svc.User == "" || svc.User == "0" || strings.HasPrefix(svc.User, "root") {
+			t.Errorf("%s: user %q must not be root", name, svc.User)
+		}
+		if _, ok := svc.DependsOn["postgres"]; !ok {
+			t.Errorf("%s does not wait for postgres", name)
+		}
+		if !strings.Contains(strings.Join(svc.Healthcheck.Test, " "), "newsbot health") {
+			t.Errorf("%s: healthcheck %q", name, svc.Healthcheck.Test)
+		}
+		for _, p := range svc.Ports {
+			host, _, _ := strings.Cut(strings.TrimPrefix(p, "127.0.0.1:"), ":")
+			if ports[host] {
+				t.Errorf("%s: host port %s used twice", name, host)
+			}
+			ports[host] = true
+		}
+	}
+	if replicas != 2 {
+		t.Errorf("%d newsbot replicas, want 2", replicas)
+	}
+}
+
 // unit is a parsed systemd unit: section -> key -> values.
 func parseUnit(t *testing.T, path string) map[string]map[string][]string {
 	t.Helper()
