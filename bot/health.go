@@ -121,8 +121,9 @@ func (h *Health) SetDryRun(dry bool) {
 // Role is where an instance stands among several on one PostgreSQL
 // database.
 type Role struct {
-	Leader   bool // it holds the leader lock (SQLite: always)
-	LockLoop bool // its lock loop runs (a standby is healthy then)
+	Leader   bool   // it holds the leader lock (SQLite: always)
+	LockLoop bool   // its lock loop runs (a standby is healthy then)
+	Reason   string // why a standby cannot lead, when something else than another leader keeps it
 }
 
 // SetRole sets the source of the instance's role (nil: always the leader,
@@ -144,10 +145,11 @@ func (h *Health) SetPinger(ping func(ctx context.Context) error) {
 // SetSection adds (or with a nil fn removes) an extra top-level JSON section
 // of /healthz, such as the archive's state or the feeds. fn is called on
 // every request and must be safe for concurrent use. The names "status",
-// "role", "gateway", "database" and "problems" are reserved and ignored.
+// "role", "standby_reason", "gateway", "database" and "problems" are
+// reserved and ignored.
 func (h *Health) SetSection(name string, fn func() any) {
 	switch name {
-	case "status", "role", "gateway", "database", "problems":
+	case "status", "role", "standby_reason", "gateway", "database", "problems":
 		return
 	}
 	h.mu.Lock()
@@ -164,6 +166,7 @@ type Report struct {
 	OK       bool
 	Status   string    // "ok" or "unavailable"
 	Role     string    // "leader" or "standby"
+	Standby  string    // why a standby cannot lead ("" when another instance simply leads)
 	Gateway  string    // "connected", "disconnected", "dry-run" or "standby" (none: it stands by)
 	Database string    // "ok" or "error: ..."
 	Problems []Problem // never nil
@@ -192,7 +195,7 @@ func (h *Health) Check(ctx context.Context) Report {
 	case dry:
 		r.Gateway = "dry-run"
 	case !role.Leader:
-		r.Role, r.Gateway = "standby", "standby"
+		r.Role, r.Gateway, r.Standby = "standby", "standby", role.Reason
 		gwOK = role.LockLoop
 	case connected:
 		r.Gateway = "connected"
@@ -230,6 +233,9 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	}
 	m["status"] = r.Status
 	m["role"] = r.Role
+	if r.Standby != "" {
+		m["standby_reason"] = r.Standby
+	}
 	m["gateway"] = r.Gateway
 	m["database"] = r.Database
 	m["problems"] = r.Problems

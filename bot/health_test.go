@@ -14,12 +14,13 @@ import (
 )
 
 type healthBody struct {
-	Status   string    `json:"status"`
-	Role     string    `json:"role"`
-	Gateway  string    `json:"gateway"`
-	Database string    `json:"database"`
-	Problems []Problem `json:"problems"`
-	Archive  any       `json:"archive"`
+	Status        string    `json:"status"`
+	Role          string    `json:"role"`
+	StandbyReason string    `json:"standby_reason"`
+	Gateway       string    `json:"gateway"`
+	Database      string    `json:"database"`
+	Problems      []Problem `json:"problems"`
+	Archive       any       `json:"archive"`
 }
 
 func getHealth(t *testing.T, h http.Handler) (int, healthBody) {
@@ -110,6 +111,7 @@ func TestHealthzRole(t *testing.T) {
 		{"standby with its lock loop", &Role{LockLoop: true}, false, nil, 200, "standby", "standby"},
 		{"standby whose lock loop stopped", &Role{}, false, nil, 503, "standby", "standby"},
 		{"standby without its database", &Role{LockLoop: true}, false, dbErr, 503, "standby", "standby"},
+		{"standby that cannot lead", &Role{LockLoop: true, Reason: "schema newer"}, false, nil, 200, "standby", "standby"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := NewHealth()
@@ -124,6 +126,9 @@ func TestHealthzRole(t *testing.T) {
 			code, b := getHealth(t, h.Handler())
 			if code != tt.code || b.Role != tt.wantRole || b.Gateway != tt.gateway {
 				t.Fatalf("got %d role %q gateway %q; want %d %q %q", code, b.Role, b.Gateway, tt.code, tt.wantRole, tt.gateway)
+			}
+			if tt.role != nil && b.StandbyReason != tt.role.Reason {
+				t.Fatalf("standby_reason %q, want %q", b.StandbyReason, tt.role.Reason)
 			}
 		})
 	}

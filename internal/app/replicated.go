@@ -48,7 +48,7 @@ func (r *runner) runReplicated(ctx context.Context, feeds []string, fetcher *art
 		},
 	})
 	r.health.SetRole(func() bot.Role {
-		return bot.Role{Leader: r.leader.Leading(), LockLoop: r.leader.Running()}
+		return bot.Role{Leader: r.leader.Leading(), LockLoop: r.leader.Running(), Reason: r.leader.StandbyReason()}
 	})
 	if !r.once {
 		stopHTTP, err := r.serveHTTP(ctx)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/newsbot/newsbot/internal/discordtest"
 	"github.com/newsbot/newsbot/internal/pgtest"
 )
@@ -145,4 +147,84 @@ func TestLeaderKilledWhileDiscordHoldsItsPost(t *testing.T) {
 	standby.p.term()
 	exactlyOnce(t, fake, want, logs(all...))
 	t.Logf("%d rounds: 0 duplicates, 0 lost, slowest takeover %v", rounds, worst.Round(time.Millisecond))
+}
+
+// TestLeaderSIGTERMHandsOver: a leader stopped with SIGTERM exits 0 within
+// 10 s and releases the lock, so that the standby takes over at its next
+// try; what is published meanwhile is posted once.
+func TestLeaderSIGTERMHandsOver(t *testing.T) {
+	t.Parallel()
+	fake := discordtest.New(t)
+	f := newFeed(t, "handover", 1)
+	env := botEnv(fake, t.TempDir(), f.url())
+	env["DATABASE_URL"] = pgtest.NewDatabase(t)
+	env["BACKLOG_LIMIT"] = "1"
+	ctx := waitCtx(t, time.Minute)
+
+	a := startReplica(t, env, "a")
+	if err := waitRole(ctx, a, "leader"); err != nil {
+		t.Fatalf("%v\n%s", err, a.p.stderr.String())
+	}
+	b := startReplica(t, env, "b")
+	if err := waitRole(ctx, b, "standby"); err != nil {
+		t.Fatalf("%v\n%s", err, b.p.stderr.String())
+	}
+	if _, err := fake.WaitMessages(ctx, discordtest.NewsChannelID, 1); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	a.p.term()
+	if err := waitRole(ctx, b, "leader"); err != nil {
+		t.Fatalf("%v\n%s", err, b.p.stderr.String())
+	}
+	t.Logf("b leads %v after a was told to stop", time.Since(stopped).Round(time.Millisecond))
+	f.add(item{})
+	if _, err := fake.WaitMessages(ctx, discordtest.NewsChannelID, 2); err != nil {
+		t.Fatalf("%v\n%s", err, b.p.stderr.String())
+	}
+	b.p.term()
+	exactlyOnce(t, fake, f.titles(0), a.p.stderr.String()+"\n---\n"+b.p.stderr.String())
+}
+
+// TestNewerSchemaStandsBy: a binary that finds the database migrated by a
+// newer newsbot does not lead (nor write): it stands by, healthy, and says
+// why in its log.
+func TestNewerSchemaStandsBy(t *testing.T) {
+	t.Parallel()
+	fake := discordtest.New(t)
+	f := newFeed(t, "newer", 2)
+	env := botEnv(fake, t.TempDir(), f.url())
+	url := pgtest.NewDatabase(t)
+	env["DATABASE_URL"] = url
+	ctx := waitCtx(t, time.Minute)
+
+	// The database as a newer release left it.
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);
+		INSERT INTO schema_migrations VALUES (9999, '9999_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	r := startReplica(t, env, "old")
+	_, body, err := waitHealthz(ctx, r.addr, func(status int, body string) bool {
+		return status == http.StatusOK && strings.Contains(body, `"role":"standby"`) &&
+			strings.Contains(body, "newer than this newsbot knows")
+	})
+	if err != nil {
+		t.Fatalf("the standby does not say why on /healthz: %v (%s)\n%s", err, body, r.p.stderr.String())
+	}
+	r.p.term()
+	if !strings.Contains(r.p.stderr.String(), "newer than this newsbot knows") {
+		t.Fatalf("the standby does not say why in its log:\n%s", r.p.stderr.String())
+	}
+	if n := len(fake.Messages(discordtest.NewsChannelID)); n != 0 || fake.Connected() {
+		t.Fatalf("a standby posted %d messages (gateway connected %v)", n, fake.Connected())
+	}
+	var tables int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE tablename = 'articles'").Scan(&tables); err != nil || tables != 0 {
+		t.Fatalf("the old binary migrated the database (%d, %v)", tables, err)
+	}
 }
