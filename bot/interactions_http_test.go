@@ -16,7 +16,17 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	dto "github.com/prometheus/client_model/go"
 )
+
+func httpResults(t *testing.T, result string) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := interactionsHTTP.WithLabelValues(result).Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
 
 // countingInteractor counts the interactions that reach the handler.
 type countingInteractor struct{ n atomic.Int32 }
@@ -148,6 +158,7 @@ func TestInteractionsEndpointRefusals(t *testing.T) {
 	chunked.Body = io.NopCloser(bytes.NewReader(big))
 
 	get, _ := http.NewRequest(http.MethodGet, url, nil)
+	unauthorized, tooLarge := httpResults(t, "unauthorized"), httpResults(t, "too_large")
 	cases := []struct {
 		name string
 		req  *http.Request
@@ -172,11 +183,75 @@ func TestInteractionsEndpointRefusals(t *testing.T) {
 	if n := h.n.Load(); n != 0 {
 		t.Errorf("%d refused requests reached the handler", n)
 	}
+	if d := httpResults(t, "unauthorized") - unauthorized; d != 4 {
+		t.Errorf("newsbot_interactions_http_total{result=unauthorized} grew by %v, want 4", d)
+	}
+	if d := httpResults(t, "too_large") - tooLarge; d != 2 {
+		t.Errorf("newsbot_interactions_http_total{result=too_large} grew by %v, want 2", d)
+	}
 	// A body of exactly 1 MiB is read (and refused for its signature only).
 	exact := bytes.Repeat([]byte(" "), MaxInteractionBody)
 	req := s.request(t, url, exact, time.Now())
 	req.Header.Set("X-Signature-Timestamp", "1")
 	if status, _ := do(t, req); status != http.StatusUnauthorized {
 		t.Errorf("a 1 MiB body answered %d, want 401", status)
+	}
+}
+
+// blockingInteractor holds each interaction until released, answering
+// nothing.
+type blockingInteractor struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingInteractor) Handle(ctx context.Context, _ *discordgo.InteractionCreate) {
+	b.entered <- struct{}{}
+	<-b.release
+}
+
+// TestInteractionsEndpointDuplicateAndUnanswered: the same interaction
+// delivered again while being answered gets 409 and is not handled twice;
+// a handler that returns without answering leaves the member an apology,
+// not Discord's "interaction failed".
+func TestInteractionsEndpointDuplicateAndUnanswered(t *testing.T) {
+	s := newSigner(t)
+	h := &blockingInteractor{entered: make(chan struct{}, 2), release: make(chan struct{})}
+	ix := NewHTTPInteractions(HTTPInteractionsOptions{PublicKey: s.pub, Responder: NewHTTPResponder(nil), Handler: h, DeferAfter: time.Hour})
+	srv := httptest.NewServer(ix)
+	t.Cleanup(srv.Close)
+	body := []byte(`{"id":"10","application_id":"2","type":2,"token":"itok","guild_id":"3","data":{"id":"4","name":"ping","type":1}}`)
+
+	type result struct {
+		status int
+		body   string
+	}
+	first := make(chan result, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(s.request(t, srv.URL, body, time.Now()))
+		if err != nil {
+			first <- result{0, err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		first <- result{resp.StatusCode, string(b)}
+	}()
+	<-h.entered
+	if status, _ := do(t, s.request(t, srv.URL, body, time.Now())); status != http.StatusConflict {
+		t.Errorf("second delivery answered %d, want 409", status)
+	}
+	close(h.release)
+	r := <-first
+	if r.status != http.StatusOK || !strings.Contains(r.body, `"type":4`) || !strings.Contains(r.body, "Sorry") || !strings.Contains(r.body, `"flags":64`) {
+		t.Errorf("unanswered interaction: %d %s", r.status, r.body)
+	}
+	if len(h.entered) != 0 {
+		t.Error("the duplicate reached the handler")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ix.Close(ctx); err != nil {
+		t.Error(err)
 	}
 }

@@ -76,6 +76,13 @@ func TestInteractionsOverHTTP(t *testing.T) {
 		t.Errorf("/related lists none of the other stories: %s", resp.Raw)
 	}
 
+	// Autocomplete of /related's query: choices in the HTTP answer.
+	id = interact(discordtest.Autocomplete("related", discordtest.Focused("query", "hx sto")))
+	resp = httpAnswered(t, ctx, fake, p, id)
+	if resp.Type != discordgo.InteractionApplicationCommandAutocompleteResult || resp.Data == nil || len(resp.Data.Choices) == 0 {
+		t.Fatalf("autocomplete answered %s", resp.Raw)
+	}
+
 	// /ask: the confirmation is the HTTP answer; the team gets the question.
 	before := len(fake.Messages(discordtest.TeamChannelID))
 	id = interact(discordtest.Command("ask", discordtest.Opt("question", "Does it work over HTTP?")),
