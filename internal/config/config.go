@@ -53,7 +53,7 @@ type Config struct {
 	AskLimit      int  // questions per AskPeriod per member
 	AskPeriod     time.Duration
 	LogLevel      slog.Level
-	// Interactions over HTTP (config_interactions.go): both set or neither.
+	// Interactions over HTTP (config_interactions.go): the address needs the key.
 	InteractionsAddr string            // INTERACTIONS_ADDR
 	PublicKey        ed25519.PublicKey // DISCORD_PUBLIC_KEY
 }
