@@ -7,14 +7,21 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bwmarrin/discordgo"
+
 	"github.com/newsbot/newsbot/articles"
 	"github.com/newsbot/newsbot/bot"
+	"github.com/newsbot/newsbot/commands"
 	"github.com/newsbot/newsbot/postgres"
 )
 
 // standbyIndexEvery is how often a standby brings its /related index up to
 // date with what the leader stored.
 var standbyIndexEvery = 30 * time.Second
+
+// askPickUpEvery is how often the leader's /ask retry loop looks for
+// questions that other instances queued.
+var askPickUpEvery = 10 * time.Second
 
 // runReplicated runs one of several instances on a PostgreSQL database: the
 // leader lock loop, and the duties (polling, posting, the archive, the
@@ -50,21 +57,87 @@ func (r *runner) runReplicated(ctx context.Context, feeds []string, fetcher *art
 	r.health.SetRole(func() bot.Role {
 		return bot.Role{Leader: r.leader.Leading(), LockLoop: r.leader.Running(), Reason: r.leader.StandbyReason()}
 	})
+	if err := r.setupShared(); err != nil {
+		return err
+	}
+	// What every instance serves for the whole run, leader or standby.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	start := func(name string, fn func(context.Context)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(runCtx)
+			r.log.Debug("stopped", "worker", name)
+		}()
+	}
 	if !r.once {
-		stopHTTP, err := r.serveHTTP(ctx)
-		if err != nil {
+		if err := r.serveHTTP(start); err != nil {
 			return err
 		}
-		defer stopHTTP()
-		go r.keepIndex(runCtx)
+		if err := r.serveInteractions(start); err != nil {
+			return err
+		}
+		start("index", r.keepIndex)
+		if r.cfg.GuildID == "" && r.ix != nil {
+			start("guild", r.learnGuild)
+		}
 	}
 	r.log.Info("newsbot instance started on PostgreSQL; taking the leader lock or standing by")
 	if err := r.leader.Run(runCtx); err != nil {
+		stopRun()
 		return err
 	}
+	stopRun()
 	fatalMu.Lock()
 	defer fatalMu.Unlock()
 	return fatal
+}
+
+// sharedDiscord is what every instance of several keeps of Discord for the
+// whole run: a REST session, the commands and the /ask that answers them
+// (over HTTP with INTERACTIONS_ADDR, else over the leader's gateway).
+type sharedDiscord struct {
+	s     *discordgo.Session
+	askDC commands.AskDiscord
+	ask   *commands.Ask
+	cmds  []commands.Command
+}
+
+func (r *runner) setupShared() error {
+	bot.SetAPIBase(r.cfg.APIURL)
+	s, err := bot.NewSession(r.cfg.Token)
+	if err != nil {
+		return err
+	}
+	resp, askDC := r.responders(s)
+	ask := r.newAsk(askDC)
+	cmds := []commands.Command{
+		commands.NewRelated(r.index, resp),
+		ask.Command(),
+	}
+	r.newInteractions(cmds)
+	r.shared = &sharedDiscord{s: s, askDC: askDC, ask: ask, cmds: cmds}
+	return nil
+}
+
+// learnGuild restricts a standby's HTTP interactions to the bot's guild,
+// the news channel's, as the leader's gateway does (DISCORD_GUILD_ID unset).
+func (r *runner) learnGuild(ctx context.Context) {
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		ch, err := r.shared.s.Channel(r.cfg.NewsChannelID, discordgo.WithContext(cctx))
+		cancel()
+		if err == nil && ch.GuildID != "" {
+			r.setInteractionsGuild(ch.GuildID)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(standbyIndexEvery):
+		}
+	}
 }
 
 // schemaKnown keeps an instance standing by while the database is at a
@@ -122,6 +195,22 @@ func (r *runner) keepIndex(ctx context.Context) {
 		}
 		if err := r.syncIndex(ctx); err != nil && ctx.Err() == nil {
 			r.log.Debug("standby index sync failed", "error", err)
+		}
+	}
+}
+
+// pickUpQuestions wakes this term's /ask retry loop now and then: another
+// instance may have stored (and failed to forward) a question it does not
+// know of.
+func (r *duties) pickUpQuestions(ctx context.Context) {
+	tick := time.NewTicker(askPickUpEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			r.ask.Kick()
 		}
 	}
 }

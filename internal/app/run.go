@@ -87,6 +87,8 @@ type runner struct {
 	leader *postgres.Leader
 	health *bot.Health
 	index  *related.Index
+	ix     *httpInteractions // INTERACTIONS_ADDR
+	shared *sharedDiscord    // several instances: what every instance keeps of Discord
 
 	syncMu sync.Mutex // one index sync at a time
 }
@@ -147,14 +149,6 @@ func (r *runner) run(ctx context.Context) error {
 		if err := r.syncIndex(ctx); err != nil {
 			return err
 		}
-		if r.once {
-			return r.newDuties().run(ctx, feeds, fetcher)
-		}
-		stopHTTP, err := r.serveHTTP(ctx)
-		if err != nil {
-			return err
-		}
-		defer stopHTTP()
 		return r.newDuties().run(ctx, feeds, fetcher)
 	}
 	return r.runReplicated(ctx, feeds, fetcher)
@@ -210,20 +204,19 @@ func (r *duties) run(ctx context.Context, feeds []string, fetcher *articles.Fetc
 	return r.serve(ctx, feeds, fetcher)
 }
 
-// serveHTTP serves /healthz and /metrics on HTTP_ADDR (when set) until ctx
-// is cancelled; stop waits for the server to end.
-func (r *runner) serveHTTP(ctx context.Context) (stop func(), err error) {
+// serveHTTP serves /healthz and /metrics on HTTP_ADDR (when set), and the
+// interactions endpoint when INTERACTIONS_ADDR is the same address, until
+// start's context is cancelled.
+func (r *runner) serveHTTP(start func(string, func(context.Context))) error {
 	if r.cfg.HTTPAddr == "" {
-		return func() {}, nil
+		return nil
 	}
-	srv := &http.Server{Addr: r.cfg.HTTPAddr, Handler: r.health.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: r.cfg.HTTPAddr, Handler: r.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
 	ln, err := listen(r.cfg.HTTPAddr)
 	if err != nil {
-		return nil, fmt.Errorf("HTTP_ADDR: %w", err)
+		return fmt.Errorf("HTTP_ADDR: %w", err)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	start("http", func(ctx context.Context) {
 		go func() {
 			<-ctx.Done()
 			shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -233,9 +226,9 @@ func (r *runner) serveHTTP(ctx context.Context) (stop func(), err error) {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			r.log.Error("http server stopped", "error", err)
 		}
-	}()
+	})
 	r.log.Info("serving /healthz and /metrics", "addr", ln.Addr().String())
-	return func() { <-done }, nil
+	return nil
 }
 
 // serve runs the schedule and the background work until ctx is cancelled,
@@ -260,6 +253,16 @@ func (r *duties) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 			r.log.Debug("stopped", "worker", name)
 		}()
 	}
+	if r.shared == nil {
+		// One instance: /healthz and the interactions endpoint live as
+		// long as the duties (several: see runReplicated).
+		if err := r.serveHTTP(start); err != nil {
+			return err
+		}
+		if err := r.serveInteractions(start); err != nil {
+			return err
+		}
+	}
 	start("scheduler", func(ctx context.Context) {
 		if err := sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			r.log.Error("scheduler stopped", "error", err)
@@ -267,6 +270,9 @@ func (r *duties) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 	})
 	if r.ask != nil {
 		start("ask", r.ask.Run)
+		if r.shared != nil {
+			start("ask-pickup", r.pickUpQuestions)
+		}
 	}
 	if r.archive != nil {
 		start("archive", func(ctx context.Context) { r.runArchive(ctx, feeds) })

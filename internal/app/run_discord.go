@@ -19,19 +19,21 @@ func (r *duties) openDiscord(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.ask = commands.NewAsk(commands.AskOptions{
-		Store:         r.db,
-		Discord:       s,
-		TeamChannelID: r.cfg.TeamChannelID,
-		GuildID:       r.cfg.GuildID,
-		Limit:         r.cfg.AskLimit,
-		Period:        r.cfg.AskPeriod,
-		Log:           r.log,
-		Problems:      r.health,
-	})
-	cmds := []commands.Command{
-		commands.NewRelated(r.index, s),
-		r.ask.Command(),
+	var cmds []commands.Command
+	if sh := r.shared; sh != nil {
+		// Several instances: the commands and the /ask that answers them
+		// are the process's (a standby answers over HTTP too); this term
+		// has its own gateway session and /ask retry loop.
+		r.ask = r.newAsk(sh.askDC)
+		cmds = sh.cmds
+	} else {
+		resp, askDC := r.responders(s)
+		r.ask = r.newAsk(askDC)
+		cmds = []commands.Command{
+			commands.NewRelated(r.index, resp),
+			r.ask.Command(),
+		}
+		r.newInteractions(cmds)
 	}
 	r.bot = bot.New(bot.Options{
 		Session:       s,
@@ -45,7 +47,22 @@ func (r *duties) openDiscord(ctx context.Context) error {
 	if err := r.bot.Open(ctx); err != nil {
 		return err
 	}
+	r.setInteractionsGuild(r.bot.GuildID())
 	return nil
+}
+
+// newAsk is /ask on the store, answering through dc.
+func (r *runner) newAsk(dc commands.AskDiscord) *commands.Ask {
+	return commands.NewAsk(commands.AskOptions{
+		Store:         r.db,
+		Discord:       dc,
+		TeamChannelID: r.cfg.TeamChannelID,
+		GuildID:       r.cfg.GuildID,
+		Limit:         r.cfg.AskLimit,
+		Period:        r.cfg.AskPeriod,
+		Log:           r.log,
+		Problems:      r.health,
+	})
 }
 
 func (r *duties) newArchive(fetcher *articles.Fetcher) *archive.Archive {
