@@ -17,7 +17,7 @@ import (
 
 // standbyIndexEvery is how often a standby brings its /related index up to
 // date with what the leader stored.
-var standbyIndexEvery = 30 * time.Second
+var standbyIndexEvery = 10 * time.Second
 
 // askPickUpEvery is how often the leader's /ask retry loop looks for
 // questions that other instances queued.
@@ -182,19 +182,17 @@ func (r *runner) keepIndex(ctx context.Context) {
 	tick := time.NewTicker(standbyIndexEvery)
 	defer tick.Stop()
 	for {
+		if !r.leader.Leading() {
+			if v, err := r.pg.SchemaVersion(ctx); err == nil && v > 0 { // else: not migrated yet
+				if err := r.syncIndex(ctx); err != nil && ctx.Err() == nil {
+					r.log.Debug("standby index sync failed", "error", err)
+				}
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-		}
-		if r.leader.Leading() {
-			continue
-		}
-		if v, err := r.pg.SchemaVersion(ctx); err != nil || v == 0 {
-			continue // not migrated yet
-		}
-		if err := r.syncIndex(ctx); err != nil && ctx.Err() == nil {
-			r.log.Debug("standby index sync failed", "error", err)
 		}
 	}
 }

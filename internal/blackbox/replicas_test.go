@@ -228,3 +228,102 @@ func TestNewerSchemaStandsBy(t *testing.T) {
 		t.Fatalf("the old binary migrated the database (%d, %v)", tables, err)
 	}
 }
+
+// TestReplicasAnswerInteractionsOverHTTP: with INTERACTIONS_ADDR, Discord
+// spreads interactions over both replicas, leader and standby: each is
+// answered once, a question asked on either is forwarded once, and a bad
+// signature gets 401 and no answer on both.
+func TestReplicasAnswerInteractionsOverHTTP(t *testing.T) {
+	t.Parallel()
+	fake := discordtest.New(t)
+	f := newFeed(t, "hr", 3)
+	env := botEnv(fake, t.TempDir(), f.url())
+	env["DATABASE_URL"] = pgtest.NewDatabase(t)
+	env["BACKLOG_LIMIT"] = "3"
+	env["DISCORD_PUBLIC_KEY"] = fake.PublicKey()
+	ctx := waitCtx(t, time.Minute)
+
+	startHTTPReplica := func(name string) *replica {
+		r := &replica{addr: freeAddr(t), name: name}
+		e := make(map[string]string, len(env)+2)
+		for k, v := range env {
+			e[k] = v
+		}
+		e["HTTP_ADDR"], e["INTERACTIONS_ADDR"] = r.addr, r.addr
+		r.p = start(t, e, "run")
+		return r
+	}
+	a := startHTTPReplica("a")
+	if err := waitRole(ctx, a, "leader"); err != nil {
+		t.Fatalf("%v\n%s", err, a.p.stderr.String())
+	}
+	if _, err := fake.WaitMessages(ctx, discordtest.NewsChannelID, 3); err != nil {
+		t.Fatalf("%v\n%s", err, a.p.stderr.String())
+	}
+	b := startHTTPReplica("b")
+	if err := waitRole(ctx, b, "standby"); err != nil {
+		t.Fatalf("%v\n%s", err, b.p.stderr.String())
+	}
+	logs := func() string { return a.p.stderr.String() + "\n---\n" + b.p.stderr.String() }
+	fake.SetInteractionsEndpoint("http://"+a.addr+"/interactions", "http://"+b.addr+"/interactions")
+
+	members := []string{"510", "511", "512", "513"}
+	var ids []string
+	byURL := map[string]int{}
+	for i := 0; i < 8; i++ {
+		spec := discordtest.Command("related", discordtest.Opt("query", "hr story 2"))
+		var opts []discordtest.SpecOption
+		if i%2 == 1 {
+			m := members[i/2]
+			spec = discordtest.Command("ask", discordtest.Opt("question", "question from "+m))
+			opts = append(opts, discordtest.FromUser(m, "member"+m))
+		}
+		in, err := fake.Interact(ctx, spec, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := fake.WaitDelivered(ctx, in.ID)
+		if err != nil || d.Status != http.StatusOK || !d.Accepted {
+			t.Fatalf("interaction %d: %+v, %v\n%s", i, d, err, logs())
+		}
+		byURL[d.URL]++
+		ids = append(ids, in.ID)
+		if i%2 == 0 {
+			ex, _ := fake.Exchange(in.ID)
+			if !strings.Contains(string(ex.Response.Raw), f.link(1)) && !strings.Contains(string(ex.Response.Raw), f.link(3)) {
+				t.Errorf("/related on %s lists none of the other stories: %s", d.URL, ex.Response.Raw)
+			}
+		}
+	}
+	if len(byURL) != 2 {
+		t.Fatalf("deliveries by replica: %v", byURL)
+	}
+	if _, err := fake.WaitMessages(ctx, discordtest.TeamChannelID, 4); err != nil {
+		t.Fatalf("questions not forwarded: %v\n%s", err, logs())
+	}
+	for _, r := range []*replica{a, b} {
+		fake.SetInteractionsEndpoint("http://" + r.addr + "/interactions")
+		in, err := fake.Interact(ctx, discordtest.Command("related"), discordtest.BadSignature())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := fake.WaitDelivered(ctx, in.ID)
+		if err != nil || d.Status != http.StatusUnauthorized {
+			t.Errorf("bad signature to %s: %+v, %v", r.name, d, err)
+		}
+		if ex, _ := fake.Exchange(in.ID); ex.Response != nil || len(ex.Followups) > 0 {
+			t.Errorf("a forged interaction was answered by %s", r.name)
+		}
+	}
+	a.p.term()
+	b.p.term()
+	for _, id := range ids {
+		ex, _ := fake.Exchange(id)
+		if ex.Response == nil || len(ex.Refused) > 0 {
+			t.Errorf("interaction %s: response %v, refused %+v", id, ex.Response != nil, ex.Refused)
+		}
+	}
+	if n := len(fake.Messages(discordtest.TeamChannelID)); n != 4 {
+		t.Errorf("%d team messages, want 4 (each question once)", n)
+	}
+}
