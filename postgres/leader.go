@@ -259,15 +259,16 @@ loop:
 			}
 		}
 	}
-	// Fence first: from here on no claim of this instance succeeds.
+	// Fence first: from here on no claim of this instance succeeds; then
+	// the duties stop.
 	l.db.epoch.Store(0)
 	l.leading.Store(false)
 	leaderGauge.Set(0)
+	cancel()
 	if lost != nil {
 		l.o.Log.Error("leadership lost: duties stopped", "epoch", epoch, "error", lost)
 		l.closeConn()
 	}
-	cancel()
 	<-done
 	if l.o.OnChange != nil {
 		l.o.OnChange(false)
