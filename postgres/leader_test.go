@@ -208,3 +208,44 @@ func TestForwardClaim(t *testing.T) {
 		t.Fatal("a forwarded question was claimed")
 	}
 }
+
+// An answer is delivered by one instance at a time: a second delivery's
+// claim fails while the first holds it, and the retry loops do not list it.
+func TestAnswerClaim(t *testing.T) {
+	db := openDB(t)
+	other := openAt(t, pgURL(t, db))
+	ctx := context.Background()
+	now := time.Now()
+	qid, err := db.CreateQuestion(ctx, &commands.Question{UserID: "500", Text: "q", AskedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aid, err := db.AddAnswer(ctx, &commands.Answer{QuestionID: qid, Text: "a", CreatedAt: now.Add(-time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MarkAnswerAttempt(ctx, aid); err != nil {
+		t.Fatalf("first claim: %v", err)
+	}
+	if err := other.MarkAnswerAttempt(ctx, aid); !errors.Is(err, ErrClaimed) {
+		t.Fatalf("second claim: %v", err)
+	}
+	if due, _ := other.DueAnswers(ctx, time.Now(), 10); len(due) != 0 {
+		t.Fatalf("a claimed answer is due elsewhere: %+v", due)
+	}
+	if err := db.MarkAnswerRetry(ctx, aid, now, "503"); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := other.DueAnswers(ctx, time.Now(), 10); len(due) != 1 {
+		t.Fatalf("an answer given back is not due: %+v", due)
+	}
+	if err := other.MarkAnswerAttempt(ctx, aid); err != nil {
+		t.Fatalf("claim after a retry: %v", err)
+	}
+	if err := other.MarkAnswerDelivered(ctx, aid, commands.DeliveredDM, "dm1", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MarkAnswerAttempt(ctx, aid); err == nil || errors.Is(err, ErrClaimed) {
+		t.Fatalf("claim of a delivered answer: %v", err)
+	}
+}

@@ -25,8 +25,9 @@ import (
 // one send with its timeouts.
 const forwardLease = 2 * time.Minute
 
-// ErrClaimed is returned by MarkForwardAttempt when another forward of the
-// question (another instance's) holds it.
+// ErrClaimed is returned by MarkForwardAttempt (MarkAnswerAttempt) when
+// another forward of the question (delivery of the answer), another
+// instance's, holds it.
 var ErrClaimed = errors.New("another instance is forwarding the question")
 
 var _ commands.QuestionStore = (*DB)(nil)
@@ -306,20 +307,43 @@ func (db *DB) Answers(ctx context.Context, questionID int64) ([]commands.Answer,
 func (db *DB) MarkAnswerDelivered(ctx context.Context, id int64, how, targetID string, at time.Time) error {
 	return db.execOne(ctx, "mark answer delivered", id,
 		`UPDATE answers SET state = 'delivered', how = $1, target_id = $2, delivered_at = $3,
-		 next_attempt = NULL, last_error = '', updated_at = $4 WHERE id = $5`,
+		 next_attempt = NULL, claimed_until = NULL, last_error = '', updated_at = $4 WHERE id = $5`,
 		how, targetID, at.UnixNano(), qNow(), id)
 }
 
-// MarkAnswerAttempt implements commands.QuestionStore.
+// MarkAnswerAttempt implements commands.QuestionStore: like a forward, a
+// delivery is claimed (see forwardLease), so that an answer given on one
+// instance is not delivered by another's retry loop at the same time; it
+// fails with ErrClaimed while another delivery holds it.
 func (db *DB) MarkAnswerAttempt(ctx context.Context, id int64) error {
-	return db.execOne(ctx, "mark answer attempt", id,
-		`UPDATE answers SET attempts = attempts + 1, updated_at = $1 WHERE id = $2 AND state = 'pending'`, qNow(), id)
+	now := db.now()
+	tag, err := db.pool.Exec(ctx, `UPDATE answers SET attempts = attempts + 1, claimed_until = $1, updated_at = $2
+		WHERE id = $3 AND state = 'pending' AND (claimed_until IS NULL OR claimed_until <= $2)`,
+		now.Add(forwardLease).UnixNano(), now.UnixNano(), id)
+	if err != nil {
+		return fmt.Errorf("postgres: mark answer attempt %d: %w", id, err)
+	}
+	if tag.RowsAffected() > 0 {
+		return nil
+	}
+	var state string
+	var claimed *int64
+	err = db.pool.QueryRow(ctx, "SELECT state, claimed_until FROM answers WHERE id = $1", id).Scan(&state, &claimed)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("postgres: mark answer attempt %d: %w", id, commands.ErrQuestionNotFound)
+	case err != nil:
+		return fmt.Errorf("postgres: mark answer attempt %d: %w", id, err)
+	case state == commands.AnswerPending:
+		return fmt.Errorf("postgres: mark answer attempt %d: %w", id, ErrClaimed)
+	}
+	return fmt.Errorf("postgres: mark answer attempt %d: the answer is %s", id, state)
 }
 
 // MarkAnswerRetry implements commands.QuestionStore.
 func (db *DB) MarkAnswerRetry(ctx context.Context, id int64, next time.Time, errText string) error {
 	return db.execOne(ctx, "mark answer retry", id,
-		`UPDATE answers SET next_attempt = $1, last_error = $2, updated_at = $3
+		`UPDATE answers SET next_attempt = $1, last_error = $2, claimed_until = NULL, updated_at = $3
 		 WHERE id = $4 AND state = 'pending'`,
 		qNanos(next), errText, qNow(), id)
 }
@@ -327,7 +351,7 @@ func (db *DB) MarkAnswerRetry(ctx context.Context, id int64, next time.Time, err
 // MarkAnswerFailed implements commands.QuestionStore.
 func (db *DB) MarkAnswerFailed(ctx context.Context, id int64, errText string, at time.Time) error {
 	return db.execOne(ctx, "mark answer failed", id,
-		`UPDATE answers SET state = 'failed', next_attempt = NULL, last_error = $1,
+		`UPDATE answers SET state = 'failed', next_attempt = NULL, claimed_until = NULL, last_error = $1,
 		 updated_at = $2 WHERE id = $3`, errText, qNow(), id)
 }
 
@@ -338,7 +362,8 @@ const headAnswers = `FROM answers a WHERE a.state = 'pending'
 // DueAnswers implements commands.QuestionStore.
 func (db *DB) DueAnswers(ctx context.Context, now time.Time, limit int) ([]commands.Answer, error) {
 	return db.queryAnswers(ctx, "due answers", `SELECT `+answerColumns+` `+headAnswers+`
-		AND (a.next_attempt IS NULL OR a.next_attempt <= $1) ORDER BY a.id LIMIT $2`, now.UnixNano(), limit)
+		AND (a.next_attempt IS NULL OR a.next_attempt <= $1)
+		AND (a.claimed_until IS NULL OR a.claimed_until <= $1) ORDER BY a.id LIMIT $2`, now.UnixNano(), limit)
 }
 
 // NextRetry implements commands.QuestionStore.
@@ -346,7 +371,7 @@ func (db *DB) NextRetry(ctx context.Context) (time.Time, bool, error) {
 	var q, a *int64
 	err := db.pool.QueryRow(ctx, `SELECT
 		(SELECT MIN(GREATEST(COALESCE(next_attempt, 0), COALESCE(claimed_until, 0))) FROM questions WHERE NOT forwarded),
-		(SELECT MIN(COALESCE(a.next_attempt, 0)) `+headAnswers+`)`).Scan(&q, &a)
+		(SELECT MIN(GREATEST(COALESCE(a.next_attempt, 0), COALESCE(a.claimed_until, 0))) `+headAnswers+`)`).Scan(&q, &a)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("postgres: next retry: %w", err)
 	}

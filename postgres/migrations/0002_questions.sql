@@ -45,7 +45,8 @@ CREATE TABLE answers (
     next_attempt   BIGINT,
     last_error     TEXT NOT NULL DEFAULT '',
     delivered_at   BIGINT,
-    updated_at     BIGINT NOT NULL
+    updated_at     BIGINT NOT NULL,
+    claimed_until  BIGINT  -- PostgreSQL only: a delivery's claim (MarkAnswerAttempt)
 );
 
 CREATE INDEX answers_question ON answers (question_id, id);
