@@ -327,3 +327,59 @@ func TestReplicasAnswerInteractionsOverHTTP(t *testing.T) {
 		t.Errorf("%d team messages, want 4 (each question once)", n)
 	}
 }
+
+// TestQuestionQueuedOnStandbyForwardedByLeader: a question asked on the
+// standby whose forward fails (the team channel answers 500) stays queued
+// in the database, and the leader's retry loop forwards it, once.
+func TestQuestionQueuedOnStandbyForwardedByLeader(t *testing.T) {
+	t.Parallel()
+	fake := discordtest.New(t)
+	f := newFeed(t, "hq", 1)
+	env := botEnv(fake, t.TempDir(), f.url())
+	env["DATABASE_URL"] = pgtest.NewDatabase(t)
+	env["BACKLOG_LIMIT"] = "1"
+	env["DISCORD_PUBLIC_KEY"] = fake.PublicKey()
+	ctx := waitCtx(t, 90*time.Second)
+
+	startHTTPReplica := func(name string) *replica {
+		r := &replica{addr: freeAddr(t), name: name}
+		e := make(map[string]string, len(env)+2)
+		for k, v := range env {
+			e[k] = v
+		}
+		e["HTTP_ADDR"], e["INTERACTIONS_ADDR"] = r.addr, r.addr
+		r.p = start(t, e, "run")
+		return r
+	}
+	a := startHTTPReplica("a")
+	if err := waitRole(ctx, a, "leader"); err != nil {
+		t.Fatalf("%v\n%s", err, a.p.stderr.String())
+	}
+	b := startHTTPReplica("b")
+	if err := waitRole(ctx, b, "standby"); err != nil {
+		t.Fatalf("%v\n%s", err, b.p.stderr.String())
+	}
+	logs := func() string { return a.p.stderr.String() + "\n---\n" + b.p.stderr.String() }
+	fake.SetInteractionsEndpoint("http://" + b.addr + "/interactions")
+	fake.FailNext("POST", "/channels/"+discordtest.TeamChannelID+"/messages", 1, http.StatusInternalServerError, 0)
+
+	in, err := fake.Interact(ctx, discordtest.Command("ask", discordtest.Opt("question", "Who forwards me?")),
+		discordtest.FromUser(discordtest.MemberUserID, discordtest.MemberUsername))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := fake.WaitDelivered(ctx, in.ID); err != nil || d.Status != http.StatusOK {
+		t.Fatalf("/ask on the standby: %+v, %v\n%s", d, err, logs())
+	}
+	if _, err := fake.WaitMessages(ctx, discordtest.TeamChannelID, 1); err != nil {
+		t.Fatalf("the queued question was never forwarded: %v\n%s", err, logs())
+	}
+	a.p.term()
+	b.p.term()
+	if n := len(fake.Messages(discordtest.TeamChannelID)); n != 1 {
+		t.Fatalf("%d team messages, want 1\n%s", n, logs())
+	}
+	if !strings.Contains(a.p.stderr.String(), "ask: question forwarded") || strings.Contains(b.p.stderr.String(), "ask: question forwarded") {
+		t.Fatalf("the leader did not forward it\n%s", logs())
+	}
+}
