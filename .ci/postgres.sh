@@ -65,7 +65,8 @@ start() {
 	local bindir user dir
 	bindir=$(find_bindir) || { install_server; bindir=$(find_bindir); }
 	user=$(cluster_user)
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/newsbot-pg.XXXXXX")
+	# /tmp: the cluster user must reach it (a TMPDIR under /root would not do).
+	dir=$(mktemp -d /tmp/newsbot-pg.XXXXXX)
 	chmod 700 "$dir"
 	[ "$user" = "$(id -un)" ] || chown "$user" "$dir"
 	run_as "$user" "$bindir/initdb" -D "$dir/data" -U newsbot --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
