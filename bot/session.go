@@ -28,12 +28,17 @@ var apiBaseMu sync.Mutex
 // from EndpointDiscord, so each must be reassigned; the Endpoint...(id)
 // functions read them at call time. It derives them exactly as endpoints.go
 // does, is idempotent, and must run before any request: the variables are
-// globals, so tests that call it cannot run in parallel.
+// globals, so tests that call it cannot run in parallel. Pointing at the
+// base they already point at writes nothing, so that a session opened
+// later (a standby taking over) does not race requests in flight.
 func SetAPIBase(apiURL string) {
 	base := NormalizeAPIURL(apiURL)
 
 	apiBaseMu.Lock()
 	defer apiBaseMu.Unlock()
+	if discordgo.EndpointAPI == base {
+		return
+	}
 	discordapi.PointAt(base)
 }
 
