@@ -40,7 +40,28 @@ var (
 		Name: "newsbot_command_registrations_total",
 		Help: "Bulk overwrites of the slash commands (only sent when they differ).",
 	})
+
+	leaderGauge = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "newsbot_leader",
+		Help: "1 while this instance leads (SQLite: always; PostgreSQL: while it holds the leader lock), 0 while it stands by.",
+	})
+
+	leaderTakeovers = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "newsbot_leader_takeovers_total",
+		Help: "Times this instance took the lead (PostgreSQL: took the leader lock, bumping the fencing epoch).",
+	})
 )
+
+// SetLeader records whether this instance leads; a change to leading counts
+// as a takeover.
+func SetLeader(leading bool) {
+	if leading {
+		leaderGauge.Set(1)
+		leaderTakeovers.Inc()
+		return
+	}
+	leaderGauge.Set(0)
+}
 
 // countingTransport counts every Discord REST response by status class; it
 // wraps the session's HTTP transport so no call site has to remember to.

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
 // Leader election: the leader is the instance holding a session-level
@@ -37,17 +35,6 @@ const (
 	keepAliveInterval  = 2 * time.Second
 	keepAliveCount     = 3
 	leaderQueryTimeout = 5 * time.Second
-)
-
-var (
-	leaderGauge = promauto.NewGauge(prometheus.GaugeOpts{
-		Name: "newsbot_leader",
-		Help: "1 while this instance leads (holds the leader lock), 0 while it stands by.",
-	})
-	leaderTakeovers = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "newsbot_leader_takeovers_total",
-		Help: "Times this instance took the leader lock (each bumps the fencing epoch).",
-	})
 )
 
 // createLeaderTable creates the leader row (outside the versioned
@@ -78,8 +65,9 @@ type LeaderOptions struct {
 	// Ready is asked before each try of the lock; an error (such as one
 	// wrapping ErrNewerSchema) keeps this instance standing by.
 	Ready func(ctx context.Context) error
-	// OnChange is called with true when this instance starts leading and
-	// false when it stops (may be nil).
+	// OnChange is called with true when this instance starts leading
+	// (before Lead) and false as soon as it stops (its claims are fenced
+	// off, its duties being stopped); may be nil.
 	OnChange func(leading bool)
 	Ping     time.Duration // 0: DefaultPing
 	Retry    time.Duration // 0: DefaultRetry
@@ -222,8 +210,6 @@ func (l *Leader) tryLock(ctx context.Context) (int64, error) {
 func (l *Leader) lead(ctx context.Context, epoch int64) {
 	l.db.epoch.Store(epoch)
 	l.leading.Store(true)
-	leaderGauge.Set(1)
-	leaderTakeovers.Inc()
 	l.o.Log.Info("leading", "epoch", epoch, "holder", l.o.Holder)
 	if l.o.OnChange != nil {
 		l.o.OnChange(true)
@@ -263,16 +249,15 @@ loop:
 	// the duties stop.
 	l.db.epoch.Store(0)
 	l.leading.Store(false)
-	leaderGauge.Set(0)
+	if l.o.OnChange != nil {
+		l.o.OnChange(false)
+	}
 	cancel()
 	if lost != nil {
 		l.o.Log.Error("leadership lost: duties stopped", "epoch", epoch, "error", lost)
 		l.closeConn()
 	}
 	<-done
-	if l.o.OnChange != nil {
-		l.o.OnChange(false)
-	}
 }
 
 func (l *Leader) ping(ctx context.Context) error {

@@ -35,8 +35,9 @@ func (r *runner) runReplicated(ctx context.Context, feeds []string, fetcher *art
 		fatal   error
 	)
 	r.leader = r.pg.NewLeader(postgres.LeaderOptions{
-		Log:   r.log,
-		Ready: r.schemaKnown,
+		Log:      r.log,
+		Ready:    r.schemaKnown,
+		OnChange: bot.SetLeader,
 		Lead: func(lctx context.Context, epoch int64) {
 			err := r.lead(lctx, feeds, fetcher)
 			if err != nil && lctx.Err() == nil {

@@ -149,6 +149,9 @@ func (r *runner) run(ctx context.Context) error {
 		if err := r.syncIndex(ctx); err != nil {
 			return err
 		}
+		if !r.dryRun {
+			bot.SetLeader(true) // one instance: always the leader
+		}
 		return r.newDuties().run(ctx, feeds, fetcher)
 	}
 	return r.runReplicated(ctx, feeds, fetcher)

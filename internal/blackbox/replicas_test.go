@@ -128,6 +128,9 @@ func TestLeaderKilledWhileDiscordHoldsItsPost(t *testing.T) {
 		if took > 10*time.Second {
 			t.Errorf("round %d: takeover took %v (> 10 s)", round, took)
 		}
+		if got := metric(standby.addr, "newsbot_leader_takeovers_total"); got != "1" {
+			t.Errorf("round %d: the new leader's newsbot_leader_takeovers_total = %q", round, got)
+		}
 		// The killed instance comes back and stands by.
 		back := startReplica(t, env, fmt.Sprintf("r%d", round+1))
 		all = append(all, back)
