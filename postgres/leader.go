@@ -25,6 +25,10 @@ import (
 // connection dropping. Each takeover bumps the epoch in newsbot_leader,
 // which fences the claims of the instance it replaced.
 
+// leaderChannel is the NOTIFY channel on which a leader that steps down
+// tells the standbys.
+const leaderChannel = "newsbot_leader"
+
 // Default timings (design.md: ping every 2 s, user timeout about 10 s,
 // takeover within 10 s).
 const (
@@ -157,11 +161,10 @@ func (l *Leader) Run(ctx context.Context) error {
 				return nil
 			}
 		}
-		select {
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			return nil
-		case <-time.After(l.o.Retry):
 		}
+		l.waitTurn(ctx)
 	}
 }
 
@@ -288,7 +291,30 @@ func (l *Leader) unlock() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", leaderLockKey)
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", leaderLockKey); err != nil {
+		return
+	}
+	// The standbys listening are told at once (see waitTurn).
+	_, _ = conn.Exec(ctx, "SELECT pg_notify($1, $2)", leaderChannel, l.o.Holder)
+}
+
+// waitTurn waits until the next try of the lock: Retry, or less when the
+// leader steps down cleanly (it notifies leaderChannel, which the lock
+// connection listens on), so that a rolling restart hands over at once.
+func (l *Leader) waitTurn(ctx context.Context) {
+	l.mu.Lock()
+	conn := l.conn
+	l.mu.Unlock()
+	wctx, cancel := context.WithTimeout(ctx, l.o.Retry)
+	defer cancel()
+	if conn != nil {
+		err := conn.PgConn().WaitForNotification(wctx)
+		if err == nil || wctx.Err() != nil {
+			return
+		}
+		l.closeConn() // broken: the next try connects again
+	}
+	<-wctx.Done()
 }
 
 func (l *Leader) connect(ctx context.Context) (*pgx.Conn, error) {
@@ -310,6 +336,10 @@ func (l *Leader) connect(ctx context.Context) (*pgx.Conn, error) {
 	conn, err := pgx.ConnectConfig(cctx, cfg)
 	if err != nil {
 		return nil, safeErr(err)
+	}
+	if _, err := conn.Exec(cctx, "LISTEN "+pgx.Identifier{leaderChannel}.Sanitize()); err != nil {
+		conn.Close(context.Background())
+		return nil, err
 	}
 	l.conn = conn
 	return conn, nil

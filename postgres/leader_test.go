@@ -249,3 +249,52 @@ func TestAnswerClaim(t *testing.T) {
 		t.Fatalf("claim of a delivered answer: %v", err)
 	}
 }
+
+// A leader that stops cleanly tells the standbys: one takes over at once,
+// not at its next periodic try (here an hour away).
+func TestCleanStopHandsOverAtOnce(t *testing.T) {
+	url := pgtestURL(t)
+	a := startInstance(t, url, "a")
+	waitEpoch(t, a.started, 10*time.Second, "a leads")
+	b := &instance{db: openAt(t, url), started: make(chan int64, 10), stopped: make(chan int64, 10), done: make(chan struct{})}
+	tried := make(chan struct{}, 10)
+	b.l = b.db.NewLeader(LeaderOptions{
+		Holder: "b",
+		Log:    slog.New(slog.DiscardHandler),
+		Retry:  time.Hour,
+		Ready:  func(context.Context) error { tried <- struct{}{}; return nil },
+		Lead: func(ctx context.Context, epoch int64) {
+			b.started <- epoch
+			<-ctx.Done()
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	b.cancel = cancel
+	go func() { defer close(b.done); b.l.Run(ctx) }()
+	t.Cleanup(b.stop)
+	// b has tried the lock and found it taken: its lock session is idle
+	// after pg_try_advisory_lock (the server offers no event to wait on).
+	holder := lockHolderPID(t, a.db)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		err := a.db.Pool().QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE application_name = 'newsbot leader lock' AND pid <> $1 AND state = 'idle'
+			AND query LIKE 'SELECT pg_try_advisory_lock%'`, holder).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("b never tried the lock")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	a.stop()
+	waitEpoch(t, b.started, 10*time.Second, "b takes over when a steps down")
+	if n := len(tried); n != 2 {
+		t.Fatalf("b led after %d tries, want 2 (the second on a's notice)", n)
+	}
+}
