@@ -52,7 +52,7 @@ func runVerb(ctx context.Context, args []string, io IO) error {
 		return err
 	}
 	log := newLogger(io.Stderr, cfg.LogLevel)
-	r := &runner{cfg: cfg, io: io, log: log, dryRun: *dryRun, once: *once, ftKick: make(chan struct{}, 1), polled: make(chan struct{})}
+	r := &runner{cfg: cfg, io: io, log: log, dryRun: *dryRun, once: *once, ftKick: make(chan struct{}, 1), indexKick: make(chan struct{}, 1), polled: make(chan struct{})}
 	errc := make(chan error, 1)
 	go func() { errc <- r.run(ctx) }()
 	select {
@@ -84,13 +84,14 @@ type runner struct {
 	db      *sqlite.DB
 	health  *bot.Health
 	index   *related.Index
+	syncer  *related.Syncer // keeps index equal to the store (see run_index.go)
 	poller  *articles.Poller
 	poster  *bot.Poster
 	archive *archive.Archive
 	bot     *bot.Bot
 	ask     *commands.Ask
 
-	syncMu    sync.Mutex    // one index sync at a time
+	indexKick chan struct{} // asks the indexer to sync now (see run_index.go)
 	polled    chan struct{} // closed when the first poll has ended
 	polledOne sync.Once
 	ftKick    chan struct{} // asks the archive to read new summary-only articles
@@ -131,6 +132,7 @@ func (r *runner) run(ctx context.Context) error {
 	r.health = bot.NewHealth()
 	r.health.SetPinger(db.Ping)
 	r.index = related.New()
+	r.syncer = related.NewSyncer(r.index, db)
 	if err := r.syncIndex(ctx); err != nil {
 		return err
 	}
@@ -229,6 +231,7 @@ func (r *runner) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 	if r.archive != nil {
 		start("archive", func(ctx context.Context) { r.runArchive(ctx, feeds) })
 	}
+	start("indexer", r.runIndexer)
 	r.log.Info("newsbot running", "feeds", len(feeds), "schedule", r.cfg.Schedule, "dry_run", r.dryRun)
 
 	<-ctx.Done()
@@ -286,15 +289,6 @@ func (r *runner) post(ctx context.Context) {
 	if r.archive != nil && r.cfg.FullText {
 		r.kickFullText()
 	}
-}
-
-func (r *runner) syncIndex(ctx context.Context) error {
-	r.syncMu.Lock()
-	defer r.syncMu.Unlock()
-	if err := r.index.Sync(ctx, r.db); err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	return nil
 }
 
 // alsoRead picks the "Also Read" links of a news post.

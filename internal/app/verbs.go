@@ -147,7 +147,8 @@ func relatedVerb(ctx context.Context, args []string, io IO) error {
 	}
 	defer db.Close()
 	ix := related.New()
-	if err := ix.Sync(ctx, db); err != nil {
+	// The same sync as the running bot's.
+	if _, err := related.NewSyncer(ix, db).Sync(ctx); err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
 	hits := ix.Query(strings.Join(fs.Args(), " "), 5)
