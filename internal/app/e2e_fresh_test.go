@@ -15,6 +15,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/newsbot/newsbot/internal/config"
 	"github.com/newsbot/newsbot/internal/discordtest"
 )
 
@@ -213,4 +214,37 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// TestRelatedKnowsWhatAnotherProcessStored: `newsbot fetch` (another
+// process on the same database) stores a wire's stories while the bot runs
+// with its next poll an hour away; /related knows them at once.
+func TestRelatedKnowsWhatAnotherProcessStored(t *testing.T) {
+	fake := discordtest.New(t)
+	feed := newFeedServer(t, 6)
+	dir := t.TempDir()
+	env := botEnv(fake, dir, feed.url())
+	stderr := startBot(t, fake, env)
+	ctx := waitCtx(t)
+
+	wire := newWireServer(t, 1, 40)
+	fetchEnv := botEnv(fake, dir, wire.feedURLs()...)
+	var out, errb syncBuffer
+	if code := Main(ctx, []string{"fetch"}, IO{Stdout: &out, Stderr: &errb, Getenv: config.MapEnv(fetchEnv)}); code != 0 {
+		t.Fatalf("fetch exit %d:\n%s", code, errb.String())
+	}
+	for _, i := range []int{0, 17, 39} {
+		title, link, _, _ := wire.story(0, i)
+		in, err := fake.Interact(ctx, discordtest.Command("related", discordtest.Opt("query", link)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := finalAnswer(ctx, fake, in.ID)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr.String())
+		}
+		if !strings.Contains(got, "Related to: **"+title+"**") {
+			t.Errorf("%s: answer does not name %q:\n%s", link, title, got)
+		}
+	}
 }
