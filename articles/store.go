@@ -119,6 +119,20 @@ type ChangeReader interface {
 	EachChanged(ctx context.Context, afterRev int64, fn func(rev int64, a Article) error) error
 }
 
+// LinkStore serves /related's unknown links: which hosts are the sites',
+// and which pages could not be read lately.
+type LinkStore interface {
+	// SiteHosts maps the host (lower case, without "www.") of every
+	// article link stored from a feed to that article's site.
+	SiteHosts(ctx context.Context) (map[string]string, error)
+	// LinkFailed reports whether reading the page at canonURL
+	// (CanonicalURL) failed and must not be tried again before a time
+	// after now.
+	LinkFailed(ctx context.Context, canonURL string, now time.Time) (bool, error)
+	// RecordLinkFailure remembers a failed read until retryAt.
+	RecordLinkFailure(ctx context.Context, canonURL, msg string, at, retryAt time.Time) error
+}
+
 // ArchiveStore keeps what the archive (backfill, full text) brings.
 type ArchiveStore interface {
 	// StoreArchived stores articles met by the backfill of a site. A new one is
