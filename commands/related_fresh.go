@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -168,12 +169,17 @@ func (h *relatedHandler) unknownLink(ctx context.Context, ans *relAnswer, q, lin
 	if err := ans.deferReply(ctx); err != nil {
 		return err
 	}
-	if _, err := h.links.ReadLink(ctx, link); err != nil {
+	art, err := h.links.ReadLink(ctx, link)
+	if err != nil {
 		if !errors.Is(err, ErrLinkUnreadable) {
 			h.log.Warn("related: reading an unknown link failed", "site", articles.SiteOf(link), "error", err)
 		}
 		return ans.send(ctx, Ephemeral(relNoMatch(q, false, related.Hit{})))
 	}
-	hits, named, isNamed := h.resolve(link)
+	target := link
+	if art.ID != 0 {
+		target = "id:" + strconv.FormatInt(art.ID, 10)
+	}
+	hits, named, isNamed := h.resolve(target)
 	return ans.send(ctx, relResponse(q, hits, isNamed, named))
 }

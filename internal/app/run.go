@@ -145,6 +145,10 @@ func (r *runner) run(ctx context.Context) error {
 		r.health.SetDryRun(true)
 		sender = bot.NewPrintSender(r.io.Stdout)
 	} else {
+		// Before Discord: /related reads unknown links with it, and the
+		// scheduler's job asks it for full text.
+		r.archive = r.newArchive(fetcher)
+		r.health.SetSection("archive", func() any { return r.archive.Status() })
 		if err := r.openDiscord(ctx); err != nil {
 			return err
 		}
@@ -186,11 +190,6 @@ func (r *runner) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 	sched, err := bot.NewScheduler(r.cfg.Schedule, r.job, r.log)
 	if err != nil {
 		return usageError{fmt.Errorf("config: POST_SCHEDULE: %w", err)}
-	}
-	if !r.dryRun {
-		// Before the scheduler starts: its job asks the archive for full text.
-		r.archive = r.newArchive(fetcher)
-		r.health.SetSection("archive", func() any { return r.archive.Status() })
 	}
 	var wg sync.WaitGroup
 	start := func(name string, fn func(context.Context)) {

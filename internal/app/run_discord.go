@@ -30,7 +30,10 @@ func (r *runner) openDiscord(ctx context.Context) error {
 		Problems:      r.health,
 	})
 	cmds := []commands.Command{
-		commands.NewRelatedWith(commands.RelatedOptions{Index: r.index, Responder: s, Fresh: r.syncer, Log: r.log}),
+		commands.NewRelatedWith(commands.RelatedOptions{
+			Index: r.index, Responder: s, Fresh: r.syncer, Log: r.log,
+			Links: &linkReader{r: r, now: time.Now},
+		}),
 		r.ask.Command(),
 	}
 	r.bot = bot.New(bot.Options{
