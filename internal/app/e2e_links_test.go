@@ -1,14 +1,18 @@
 package app
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/newsbot/newsbot/internal/config"
 	"github.com/newsbot/newsbot/internal/discordtest"
 )
 
@@ -174,5 +178,45 @@ func TestRelatedUnknownLinkFullTextOff(t *testing.T) {
 	}
 	if c := site.count("/old/cider-festival/") + site.count("/story/1"); c != 0 {
 		t.Errorf("FULL_TEXT=off read %d pages", c)
+	}
+}
+
+// TestRelatedVerbUnknownLink: `newsbot related` answers a stored link, and
+// a link that names no stored article with nothing (never its slug's
+// search, never a page read).
+func TestRelatedVerbUnknownLink(t *testing.T) {
+	site := newLinkSite(t)
+	env := map[string]string{
+		"FEED_URLS":      site.srv.URL + "/feed/",
+		"DATABASE_URL":   filepath.Join(t.TempDir(), "newsbot.db"),
+		"BACKFILL_LIMIT": "0",
+		"FULL_TEXT":      "off",
+	}
+	var out, errb syncBuffer
+	if code := Main(context.Background(), []string{"fetch"}, IO{Stdout: &out, Stderr: &errb, Getenv: config.MapEnv(env)}); code != 0 {
+		t.Fatalf("fetch exit %d:\n%s", code, errb.String())
+	}
+	for _, tc := range []struct {
+		q    string
+		hits bool
+	}{
+		{site.srv.URL + "/news/apple-report-2/", true},
+		{site.srv.URL + "/news/apple-report-9/", false}, // words, but no such article
+		{site.srv.URL + "/?p=123", false},
+	} {
+		out, errb = syncBuffer{}, syncBuffer{}
+		if code := Main(context.Background(), []string{"related", "--json", tc.q}, IO{Stdout: &out, Stderr: &errb, Getenv: config.MapEnv(env)}); code != 0 {
+			t.Fatalf("related %s: exit %d\n%s", tc.q, code, errb.String())
+		}
+		var hits []map[string]any
+		if err := json.Unmarshal([]byte(out.String()), &hits); err != nil {
+			t.Fatalf("related %s: %v\n%s", tc.q, err, out.String())
+		}
+		if (len(hits) > 0) != tc.hits {
+			t.Errorf("related %s: %d hits, want hits %v", tc.q, len(hits), tc.hits)
+		}
+	}
+	if c := site.count("/news/apple-report-9/") + site.count("/"); c != 0 {
+		t.Errorf("the verb read %d pages", c)
 	}
 }
