@@ -237,6 +237,7 @@ func relURL(raw string) string {
 
 func (h *relatedHandler) autocomplete(ctx context.Context, i *discordgo.InteractionCreate) error {
 	typed, _ := relQueryOption(i)
+	h.freshenQuick(ctx)
 	sugg := h.ix.Complete(typed, 25)
 	choices := make([]*discordgo.ApplicationCommandOptionChoice, 0, len(sugg))
 	for _, s := range sugg {

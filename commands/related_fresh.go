@@ -55,6 +55,22 @@ func (h *relatedHandler) freshen(ctx context.Context, ans *relAnswer) error {
 	return nil
 }
 
+// freshenQuick syncs the index before an autocomplete, which cannot be
+// deferred: only a small lag, and only when no sync is running (a larger
+// one is left to the indexer and to the submitted command).
+func (h *relatedHandler) freshenQuick(ctx context.Context) {
+	if h.fresh == nil {
+		return
+	}
+	behind, err := h.fresh.Behind(ctx)
+	if err != nil || behind == 0 || behind > relSyncInline || h.fresh.Busy() {
+		return
+	}
+	if _, err := h.fresh.Sync(ctx); err != nil {
+		h.log.Warn("related: index sync failed; suggesting from the index as it is", "error", err)
+	}
+}
+
 // relAnswer answers one interaction, at once or after deferring it.
 type relAnswer struct {
 	r        Responder
@@ -145,8 +161,8 @@ type LinkReader interface {
 }
 
 // relOffSite answers a link to another site.
-const relOffSite = "I can only look up this server's own site articles: that link is not on the site. " +
-	"Try the link of one of its articles, its title or a few words."
+const relOffSite = "I can only look up articles from this server's own site, and that link is not on it. " +
+	"Try the link of one of its articles, a title or a few words."
 
 // unknownLink answers a link that names no stored article: a site page is
 // read (deferring first), stored and answered for; another host's link is

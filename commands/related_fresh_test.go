@@ -218,3 +218,17 @@ func TestRelatedUnknownLinkKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestRelatedAutocompleteSyncsSmallLag: autocomplete suggests an article
+// stored a moment ago.
+func TestRelatedAutocompleteSyncsSmallLag(t *testing.T) {
+	ix := relIndex()
+	fresh := &fakeFresh{ix: ix, pending: []articles.Article{freshArticle()}, behind: 1}
+	e := newRelE2EWith(t, func(r commands.Responder) commands.Command {
+		return commands.NewRelatedWith(commands.RelatedOptions{Index: ix, Responder: r, Fresh: fresh})
+	})
+	resp := e.interact(discordtest.Autocomplete("related", discordtest.Focused("query", "arenas")))
+	if resp.Data == nil || len(resp.Data.Choices) == 0 || !strings.Contains(resp.Data.Choices[0].Name, "Arenas for the garbage collector") {
+		t.Fatalf("autocomplete %+v", resp.Data)
+	}
+}
