@@ -17,6 +17,7 @@ import (
 
 	"github.com/newsbot/newsbot/internal/config"
 	"github.com/newsbot/newsbot/internal/discordtest"
+	"github.com/newsbot/newsbot/sqlite"
 )
 
 // wireServer is a news wire: feeds /feed/0 .. /feed/F-1, each listing
@@ -28,6 +29,7 @@ type wireServer struct {
 	pageRequests atomic.Int64
 	feedRequests atomic.Int64
 	base         time.Time
+	hold         map[int]chan struct{} // a feed answers once its channel is closed
 }
 
 func newWireServer(t testing.TB, feeds, perFeed int) *wireServer {
@@ -76,6 +78,13 @@ func (w *wireServer) serve(rw http.ResponseWriter, r *http.Request) {
 	var f, i int
 	if n, _ := fmt.Sscanf(r.URL.Path, "/feed/%d", &f); n == 1 {
 		w.feedRequests.Add(1)
+		if h := w.hold[f]; h != nil {
+			select {
+			case <-h:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		var b strings.Builder
 		b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Wire ` + strconv.Itoa(f) + `</title><link>` + w.srv.URL + `/</link>`)
 		for i := w.per - 1; i >= 0; i-- {
@@ -244,6 +253,75 @@ func TestRelatedKnowsWhatAnotherProcessStored(t *testing.T) {
 			t.Fatalf("%v\n%s", err, stderr.String())
 		}
 		if !strings.Contains(got, "Related to: **"+title+"**") {
+			t.Errorf("%s: answer does not name %q:\n%s", link, title, got)
+		}
+	}
+}
+
+// storedCount opens the bot's database beside it and waits until it holds
+// n articles.
+func waitStored(ctx context.Context, t *testing.T, path string, n int) {
+	t.Helper()
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		counts, err := db.CountArticles(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := 0
+		for _, c := range counts {
+			total += c
+		}
+		if total >= n {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the database holds %d articles, want %d", total, n)
+		case <-tick.C:
+		}
+	}
+}
+
+// TestLateFeedKnownWithoutPosts: a feed that answers after the run stopped
+// waiting for it (a slow site) on its first poll, with nothing to post
+// (BACKLOG_LIMIT=0): its stories are known to /related as soon as they are
+// stored, not at the next scheduled run an hour later.
+func TestLateFeedKnownWithoutPosts(t *testing.T) {
+	defer func(p time.Duration) { pollPatience = p }(pollPatience)
+	pollPatience = 50 * time.Millisecond
+	fake := discordtest.New(t)
+	wire := newWireServer(t, 2, 100)
+	release := make(chan struct{})
+	wire.hold = map[int]chan struct{}{1: release}
+	dir := t.TempDir()
+	env := botEnv(fake, dir, wire.feedURLs()...)
+	env["BACKLOG_LIMIT"] = "0"
+	_, _, stderr := runMain(t, env, "run")
+	ctx := waitCtx(t)
+	waitStored(ctx, t, env["DATABASE_URL"], 100) // feed 0, in time
+	if err := fake.WaitFor(ctx, func() bool { return len(fake.Commands("")) == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	waitStored(ctx, t, env["DATABASE_URL"], 200) // feed 1, late
+	for _, st := range [][2]int{{1, 0}, {1, 57}, {0, 3}} {
+		title, link, _, _ := wire.story(st[0], st[1])
+		in, err := fake.Interact(ctx, discordtest.Command("related", discordtest.Opt("query", link)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := finalAnswer(ctx, fake, in.ID)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr.String())
+		}
+		if !strings.Contains(got, "**"+title+"**") {
 			t.Errorf("%s: answer does not name %q:\n%s", link, title, got)
 		}
 	}

@@ -258,6 +258,8 @@ func (r *runner) job(ctx context.Context) {
 // late posts what a slow feed brought, once its fetch has ended.
 func (r *runner) late(ctx context.Context, res articles.FeedResult) {
 	r.noteFeed(res)
+	// What it stored is known to /related at once, posted or not.
+	r.kickIndex()
 	if res.Err == nil && res.Pending > 0 && ctx.Err() == nil {
 		r.log.Info("slow feed ended; posting its new items", "feed_url", res.URL, "pending", res.Pending)
 		r.post(ctx)
