@@ -96,7 +96,8 @@ func (a *relAnswer) deferReply(ctx context.Context) error {
 
 // send gives the answer: the response itself, or, once deferred, an edit of
 // the deferred message. An ephemeral answer after a (public) deferral is an
-// ephemeral follow-up, and the "thinking…" message is removed.
+// ephemeral follow-up, and the "thinking…" message is removed (where the
+// responder can delete; else it is edited into the answer).
 func (a *relAnswer) send(ctx context.Context, resp *discordgo.InteractionResponse) error {
 	if !a.deferred {
 		if err := a.r.InteractionRespond(a.i, resp, discordgo.WithContext(ctx)); err != nil {
@@ -105,19 +106,18 @@ func (a *relAnswer) send(ctx context.Context, resp *discordgo.InteractionRespons
 		return nil
 	}
 	d := resp.Data
-	if d.Flags&discordgo.MessageFlagsEphemeral != 0 {
+	if del, ok := a.r.(interactionDeleter); ok && d.Flags&discordgo.MessageFlagsEphemeral != 0 {
 		if _, err := a.r.FollowupMessageCreate(a.i, true, &discordgo.WebhookParams{
 			Content: d.Content, Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: d.AllowedMentions,
 		}, discordgo.WithContext(ctx)); err != nil {
 			return fmt.Errorf("related: follow-up: %w", err)
 		}
-		if d, ok := a.r.(interactionDeleter); ok {
-			if err := d.InteractionResponseDelete(a.i, discordgo.WithContext(ctx)); err != nil {
-				return fmt.Errorf("related: delete deferred answer: %w", err)
-			}
+		if err := del.InteractionResponseDelete(a.i, discordgo.WithContext(ctx)); err != nil {
+			return fmt.Errorf("related: delete deferred answer: %w", err)
 		}
 		return nil
 	}
+	// (A responder that cannot delete: the placeholder itself says it.)
 	embeds := d.Embeds
 	content := d.Content
 	if _, err := a.r.InteractionResponseEdit(a.i, &discordgo.WebhookEdit{

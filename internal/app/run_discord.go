@@ -19,9 +19,10 @@ func (r *runner) openDiscord(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	resp, askDC := r.responders(s)
 	r.ask = commands.NewAsk(commands.AskOptions{
 		Store:         r.db,
-		Discord:       s,
+		Discord:       askDC,
 		TeamChannelID: r.cfg.TeamChannelID,
 		GuildID:       r.cfg.GuildID,
 		Limit:         r.cfg.AskLimit,
@@ -31,11 +32,12 @@ func (r *runner) openDiscord(ctx context.Context) error {
 	})
 	cmds := []commands.Command{
 		commands.NewRelatedWith(commands.RelatedOptions{
-			Index: r.index, Responder: s, Fresh: r.syncer, Log: r.log,
+			Index: r.index, Responder: resp, Fresh: r.syncer, Log: r.log,
 			Links: &linkReader{r: r, now: time.Now},
 		}),
 		r.ask.Command(),
 	}
+	r.newInteractions(cmds)
 	r.bot = bot.New(bot.Options{
 		Session:       s,
 		GuildID:       r.cfg.GuildID,
@@ -48,6 +50,7 @@ func (r *runner) openDiscord(ctx context.Context) error {
 	if err := r.bot.Open(ctx); err != nil {
 		return err
 	}
+	r.setInteractionsGuild(r.bot.GuildID())
 	return nil
 }
 
