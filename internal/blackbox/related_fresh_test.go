@@ -149,3 +149,38 @@ func TestRelatedFreshAndUnknownLinks(t *testing.T) {
 	}
 	p.term()
 }
+
+// TestRelatedUnknownLinkOverHTTP: with INTERACTIONS_ADDR, a site page that
+// must be read is deferred in the HTTP answer and answered by an edit; a
+// page that fails is a no-match follow-up, and the placeholder goes.
+func TestRelatedUnknownLinkOverHTTP(t *testing.T) {
+	t.Parallel()
+	fake := discordtest.New(t)
+	site := newPageSite(t)
+	addr := freeAddr(t)
+	fake.SetInteractionsEndpoint("http://" + addr + "/interactions")
+	env := botEnv(fake, t.TempDir(), site.srv.URL+"/feed/")
+	env["INTERACTIONS_ADDR"] = addr
+	env["DISCORD_PUBLIC_KEY"] = fake.PublicKey()
+	env["FULL_TEXT"] = "auto"
+	env["BACKFILL_RATE"] = "50"
+	p := startBot(t, fake, env)
+	ctx := waitCtx(t, 40*time.Second)
+
+	got := relatedAnswer(ctx, t, fake, site.srv.URL+"/archive/harvest-fair/")
+	if !strings.Contains(got, "Related to: **The harvest fair crowns a giant pumpkin**") {
+		t.Fatalf("site page over HTTP: %q\n%s", got, p.stderr.String())
+	}
+	in, err := fake.Interact(ctx, discordtest.Command("related", discordtest.Opt("query", site.srv.URL+"/archive/gone/")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := fake.WaitExchange(ctx, in.ID, func(e discordtest.Exchange) bool { return len(e.Followups) > 0 && e.Original == nil })
+	if err != nil {
+		t.Fatalf("failing page over HTTP: no follow-up, or the placeholder stayed: %v\n%s", err, p.stderr.String())
+	}
+	if f := ex.Followups[0]; f.Flags&discordgo.MessageFlagsEphemeral == 0 || !strings.Contains(f.Content, "Nothing in the archive matches") {
+		t.Errorf("failing page over HTTP: follow-up %q (flags %d)", f.Content, f.Flags)
+	}
+	p.term()
+}
