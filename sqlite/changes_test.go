@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/newsbot/newsbot/articles"
 )
@@ -208,5 +209,41 @@ func TestWriteTurnHonoursContext(t *testing.T) {
 	cancel()
 	if _, err := db.RecordPoll(ctx, poll("https://ex.com/feed", item("https://ex.com/x", "X", day(1))), 3); err == nil {
 		t.Fatal("RecordPoll with a cancelled context while another write runs: no error")
+	}
+}
+
+// TestLinkStore: site hosts come from articles stored from feeds (not from
+// the archive); a failed page is remembered until its retry time.
+func TestLinkStore(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	record(t, db, poll("https://feeds.ex.com/feed", item("https://www.ex.com/a", "A", day(1))), 3)
+	if _, err := db.StoreArchived(ctx, []articles.Article{item("https://archive-only.org/b", "B", day(2))}); err != nil {
+		t.Fatal(err)
+	}
+	hosts, err := db.SiteHosts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := hosts["ex.com"]; !ok || len(hosts) != 1 {
+		t.Errorf("SiteHosts = %v, want only ex.com", hosts)
+	}
+
+	const u = "https://ex.com/gone"
+	at := day(10)
+	if err := db.RecordLinkFailure(ctx, u, "HTTP 404", at, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		now  time.Time
+		want bool
+	}{{at, true}, {at.Add(59 * time.Minute), true}, {at.Add(time.Hour), false}} {
+		got, err := db.LinkFailed(ctx, u, tc.now)
+		if err != nil || got != tc.want {
+			t.Errorf("LinkFailed at +%v = %v, %v; want %v", tc.now.Sub(at), got, err, tc.want)
+		}
+	}
+	if got, _ := db.LinkFailed(ctx, "https://ex.com/other", at); got {
+		t.Error("another link is remembered as failed")
 	}
 }
