@@ -133,6 +133,14 @@ func TestRelatedUnknownLinks(t *testing.T) {
 		t.Errorf("the other host was requested %d times", c)
 	}
 
+	// The front page is no article: not read.
+	if got := ask(site.srv.URL + "/"); !strings.Contains(got, "Nothing in the archive matches") {
+		t.Errorf("front page answered %q", got)
+	}
+	if c := site.count("/"); c != 0 {
+		t.Errorf("the front page was read %d times", c)
+	}
+
 	// A failing page (and word-less slugs): the no-match message, never
 	// junk; the failure is remembered, so a second ask reads nothing.
 	for _, path := range []string{"/story/1", "/?p=123"} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"time"
 
@@ -73,7 +74,7 @@ func (l *linkReader) Classify(ctx context.Context, rawURL string) (commands.Link
 	if _, ok := hosts[articles.SiteOf(rawURL)]; !ok {
 		return commands.LinkOffSite, nil
 	}
-	if !l.r.cfg.FullText || l.r.archive == nil {
+	if !l.r.cfg.FullText || l.r.archive == nil || homePage(rawURL) {
 		return commands.LinkUnreadable, nil
 	}
 	failed, err := l.r.db.LinkFailed(ctx, articles.CanonicalURL(rawURL), l.now())
@@ -133,4 +134,11 @@ func (l *linkReader) ReadLink(ctx context.Context, rawURL string) (articles.Arti
 		return art, nil
 	}
 	return stored, err
+}
+
+// homePage reports whether rawURL is a site's front page (no path, no
+// query): never an article, not worth a request.
+func homePage(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	return err == nil && (u.Path == "" || u.Path == "/") && u.RawQuery == ""
 }
