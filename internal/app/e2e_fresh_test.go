@@ -171,8 +171,22 @@ func TestEveryStoryKnownRightAfterThePoll(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	// The poll has ended when each feed's backlog is posted.
-	if _, err := fake.WaitMessages(ctx, "400", 3*feeds); err != nil {
+	posts, err := fake.WaitMessages(ctx, "400", 3*feeds)
+	if err != nil {
 		t.Fatalf("waiting for the first posts: %v\n%s", err, stderr.String())
+	}
+	// Each post chose its "Also Read" from the whole poll: stories of its
+	// topic, from this very poll.
+	for _, m := range posts {
+		also := ""
+		for _, f := range m.Embeds[0].Fields {
+			if f.Name == "Also Read" {
+				also = f.Value
+			}
+		}
+		if strings.Count(also, wire.srv.URL) < 3 {
+			t.Errorf("post %q: Also Read %q, want three stories of the poll", m.Embeds[0].Title, also)
+		}
 	}
 
 	type ask struct{ f, i int }
