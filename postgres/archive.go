@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/newsbot/newsbot/articles"
 )
@@ -22,6 +23,9 @@ func (db *DB) StoreArchived(ctx context.Context, items []articles.Article) (int,
 	now := db.now()
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		added = 0
+		if err := lockRevs(ctx, tx); err != nil {
+			return err
+		}
 		for _, raw := range items {
 			a := normalise(raw, "")
 			if a.Site == "" {
@@ -107,19 +111,25 @@ func (db *DB) NeedFullText(ctx context.Context, limit int) ([]articles.Article, 
 // a failed try, so the page is not read again. The summary is replaced only
 // when summary is not "". articles.ErrNotFound when there is no such article.
 func (db *DB) SetFullText(ctx context.Context, id int64, text, summary string) error {
-	var err error
 	var n int64
-	if text == "" {
-		tag, e := db.pool.Exec(ctx, `UPDATE articles SET full_text_state = 'failed',
-			summary = CASE WHEN $1::text <> '' THEN $1::text ELSE summary END, updated_at = $2 WHERE id = $3`,
-			summary, db.nowNanos(), id)
-		err, n = e, tag.RowsAffected()
-	} else {
-		tag, e := db.pool.Exec(ctx, `UPDATE articles SET full_text_state = 'ok', needs_full_text = false, text = $1,
-			summary = CASE WHEN $2::text <> '' THEN $2::text ELSE summary END, updated_at = $3 WHERE id = $4`,
-			text, summary, db.nowNanos(), id)
-		err, n = e, tag.RowsAffected()
-	}
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockRevs(ctx, tx); err != nil {
+			return err
+		}
+		var tag pgconn.CommandTag
+		var err error
+		if text == "" {
+			tag, err = tx.Exec(ctx, `UPDATE articles SET full_text_state = 'failed',
+				summary = CASE WHEN $1::text <> '' THEN $1::text ELSE summary END, updated_at = $2 WHERE id = $3`,
+				summary, db.nowNanos(), id)
+		} else {
+			tag, err = tx.Exec(ctx, `UPDATE articles SET full_text_state = 'ok', needs_full_text = false, text = $1,
+				summary = CASE WHEN $2::text <> '' THEN $2::text ELSE summary END, updated_at = $3 WHERE id = $4`,
+				text, summary, db.nowNanos(), id)
+		}
+		n = tag.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("postgres: set full text %d: %w", id, err)
 	}

@@ -68,9 +68,8 @@ type pollItem struct {
 }
 
 // RecordPoll stores one successful poll in one transaction; see
-// articles.FeedStore and the SQLite store, whose rules it follows. The
-// feed's row is locked first (created if need be), so two instances
-// recording the same feed at once take turns.
+// articles.FeedStore and the SQLite store, whose rules it follows. Writers
+// of articles take turns (see lockRevs), as they do on SQLite.
 func (db *DB) RecordPoll(ctx context.Context, p articles.Poll, backlogLimit int) (articles.PollStats, error) {
 	if p.FeedURL == "" {
 		return articles.PollStats{}, errors.New("postgres: record poll: empty feed URL")
@@ -82,6 +81,9 @@ func (db *DB) RecordPoll(ctx context.Context, p articles.Poll, backlogLimit int)
 	}
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		stats = articles.PollStats{}
+		if err := lockRevs(ctx, tx); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, "INSERT INTO feeds (url) VALUES ($1) ON CONFLICT (url) DO NOTHING", p.FeedURL); err != nil {
 			return err
 		}

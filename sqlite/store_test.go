@@ -13,11 +13,13 @@ import (
 
 // Shorthands of the contract suite's fixtures, for this package's own tests.
 var (
-	epoch    = storetest.Epoch
-	day      = storetest.Day
-	item     = storetest.Item
-	poll     = storetest.Poll
-	tenItems = storetest.TenItems
+	epoch     = storetest.Epoch
+	day       = storetest.Day
+	item      = storetest.Item
+	poll      = storetest.Poll
+	tenItems  = storetest.TenItems
+	record    = storetest.Record
+	manyItems = storetest.ManyItems
 )
 
 // TestContract runs the store contract suite (shared with PostgreSQL).

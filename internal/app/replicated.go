@@ -15,10 +15,6 @@ import (
 	"github.com/newsbot/newsbot/postgres"
 )
 
-// standbyIndexEvery is how often a standby brings its /related index up to
-// date with what the leader stored.
-var standbyIndexEvery = 10 * time.Second
-
 // askPickUpEvery is how often the leader's /ask retry loop looks for
 // questions that other instances queued.
 var askPickUpEvery = 10 * time.Second
@@ -79,7 +75,7 @@ func (r *runner) runReplicated(ctx context.Context, feeds []string, fetcher *art
 		if err := r.serveInteractions(start); err != nil {
 			return err
 		}
-		start("index", r.keepIndex)
+		start("indexer", r.runIndexer)
 		if r.cfg.GuildID == "" && r.ix != nil {
 			start("guild", r.learnGuild)
 		}
@@ -113,10 +109,7 @@ func (r *runner) setupShared() error {
 	}
 	resp, askDC := r.responders(s)
 	ask := r.newAsk(askDC)
-	cmds := []commands.Command{
-		commands.NewRelated(r.index, resp),
-		ask.Command(),
-	}
+	cmds := r.commands(resp, ask)
 	r.newInteractions(cmds)
 	r.shared = &sharedDiscord{s: s, askDC: askDC, ask: ask, cmds: cmds}
 	return nil
@@ -136,7 +129,7 @@ func (r *runner) learnGuild(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(standbyIndexEvery):
+		case <-time.After(indexEvery):
 		}
 	}
 }
@@ -173,29 +166,7 @@ func (r *runner) lead(lctx context.Context, feeds []string, fetcher *articles.Fe
 		}
 		return err
 	}
-	defer r.health.SetSection("archive", nil)
 	return r.newDuties().run(lctx, feeds, fetcher)
-}
-
-// keepIndex brings the /related index up to date now and then while this
-// instance stands by (the leader syncs it after each poll).
-func (r *runner) keepIndex(ctx context.Context) {
-	tick := time.NewTicker(standbyIndexEvery)
-	defer tick.Stop()
-	for {
-		if !r.leader.Leading() {
-			if v, err := r.pg.SchemaVersion(ctx); err == nil && v > 0 { // else: not migrated yet
-				if err := r.syncIndex(ctx); err != nil && ctx.Err() == nil {
-					r.log.Debug("standby index sync failed", "error", err)
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
 }
 
 // pickUpQuestions wakes this term's /ask retry loop now and then: another

@@ -52,7 +52,7 @@ func runVerb(ctx context.Context, args []string, io IO) error {
 		return err
 	}
 	log := newLogger(io.Stderr, cfg.LogLevel)
-	r := &runner{cfg: cfg, io: io, log: log, dryRun: *dryRun, once: *once}
+	r := &runner{cfg: cfg, io: io, log: log, dryRun: *dryRun, once: *once, indexKick: make(chan struct{}, 1)}
 	errc := make(chan error, 1)
 	go func() { errc <- r.run(ctx) }()
 	select {
@@ -82,28 +82,32 @@ type runner struct {
 	dryRun bool
 	once   bool
 
-	db     store
-	pg     *postgres.DB // nil on SQLite
-	leader *postgres.Leader
-	health *bot.Health
-	index  *related.Index
-	ix     *httpInteractions // INTERACTIONS_ADDR
-	shared *sharedDiscord    // several instances: what every instance keeps of Discord
+	db      store
+	pg      *postgres.DB // nil on SQLite
+	leader  *postgres.Leader
+	health  *bot.Health
+	index   *related.Index
+	syncer  *related.Syncer   // keeps index equal to the store (see run_index.go)
+	archive *archive.Archive  // nil in a dry run
+	ix      *httpInteractions // INTERACTIONS_ADDR
+	shared  *sharedDiscord    // several instances: what every instance keeps of Discord
 
-	syncMu sync.Mutex // one index sync at a time
+	indexKick chan struct{} // asks the indexer to sync now (see run_index.go)
+
+	pollerMu sync.Mutex
+	poller   *articles.Poller // the current duties' (the archive asks it what feeds said)
 }
 
-// duties are the leader's: polling, posting, the archive, the Discord
+// duties are the leader's: polling, posting, backfilling, the Discord
 // gateway and /ask's retries. On SQLite the process always leads; on
 // PostgreSQL a new set starts at each takeover and ends when leadership
 // is lost.
 type duties struct {
 	*runner
-	poller  *articles.Poller
-	poster  *bot.Poster
-	archive *archive.Archive
-	bot     *bot.Bot
-	ask     *commands.Ask
+	poller *articles.Poller
+	poster *bot.Poster
+	bot    *bot.Bot
+	ask    *commands.Ask
 
 	polled    chan struct{} // closed when the first poll has ended
 	polledOne sync.Once
@@ -144,7 +148,14 @@ func (r *runner) run(ctx context.Context) error {
 	r.health = bot.NewHealth()
 	r.health.SetPinger(db.Ping)
 	r.index = related.New()
+	r.syncer = related.NewSyncer(r.index, db)
 	fetcher := articles.NewFetcher(nil)
+	if !r.dryRun {
+		// Before Discord: /related reads unknown links with it (on every
+		// instance), and the leader's job asks it for full text.
+		r.archive = r.newArchive(fetcher)
+		r.health.SetSection("archive", func() any { return r.archive.Status() })
+	}
 	if !replicated {
 		if err := r.syncIndex(ctx); err != nil {
 			return err
@@ -166,6 +177,9 @@ func (r *runner) newDuties() *duties {
 func (r *duties) run(ctx context.Context, feeds []string, fetcher *articles.Fetcher) error {
 	r.poller = articles.NewPoller(r.db, fetcher, feeds, r.cfg.BacklogLimit, r.log)
 	r.poller.Patience = pollPatience
+	r.runner.pollerMu.Lock()
+	r.runner.poller = r.poller
+	r.runner.pollerMu.Unlock()
 
 	var sender bot.Sender
 	if r.dryRun {
@@ -241,12 +255,6 @@ func (r *duties) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 	if err != nil {
 		return usageError{fmt.Errorf("config: POST_SCHEDULE: %w", err)}
 	}
-	if !r.dryRun {
-		// Before the scheduler starts: its job asks the archive for full text.
-		arch := r.newArchive(fetcher)
-		r.archive = arch
-		r.health.SetSection("archive", func() any { return arch.Status() })
-	}
 	var wg sync.WaitGroup
 	start := func(name string, fn func(context.Context)) {
 		wg.Add(1)
@@ -257,14 +265,15 @@ func (r *duties) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 		}()
 	}
 	if r.shared == nil {
-		// One instance: /healthz and the interactions endpoint live as
-		// long as the duties (several: see runReplicated).
+		// One instance: /healthz, the interactions endpoint and the
+		// indexer live as long as the duties (several: see runReplicated).
 		if err := r.serveHTTP(start); err != nil {
 			return err
 		}
 		if err := r.serveInteractions(start); err != nil {
 			return err
 		}
+		start("indexer", r.runIndexer)
 	}
 	start("scheduler", func(ctx context.Context) {
 		if err := sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -307,6 +316,8 @@ func (r *duties) job(ctx context.Context) {
 // late posts what a slow feed brought, once its fetch has ended.
 func (r *duties) late(ctx context.Context, res articles.FeedResult) {
 	r.noteFeed(res)
+	// What it stored is known to /related at once, posted or not.
+	r.kickIndex()
 	if res.Err == nil && res.Pending > 0 && ctx.Err() == nil {
 		r.log.Info("slow feed ended; posting its new items", "feed_url", res.URL, "pending", res.Pending)
 		r.post(ctx)
@@ -337,15 +348,6 @@ func (r *duties) post(ctx context.Context) {
 	if r.archive != nil && r.cfg.FullText {
 		r.kickFullText()
 	}
-}
-
-func (r *runner) syncIndex(ctx context.Context) error {
-	r.syncMu.Lock()
-	defer r.syncMu.Unlock()
-	if err := r.index.Sync(ctx, r.db); err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	return nil
 }
 
 // alsoRead picks the "Also Read" links of a news post.

@@ -29,10 +29,7 @@ func (r *duties) openDiscord(ctx context.Context) error {
 	} else {
 		resp, askDC := r.responders(s)
 		r.ask = r.newAsk(askDC)
-		cmds = []commands.Command{
-			commands.NewRelated(r.index, resp),
-			r.ask.Command(),
-		}
+		cmds = r.commands(resp, r.ask)
 		r.newInteractions(cmds)
 	}
 	r.bot = bot.New(bot.Options{
@@ -51,6 +48,17 @@ func (r *duties) openDiscord(ctx context.Context) error {
 	return nil
 }
 
+// commands are the slash commands, answering through resp.
+func (r *runner) commands(resp commands.Responder, ask *commands.Ask) []commands.Command {
+	return []commands.Command{
+		commands.NewRelatedWith(commands.RelatedOptions{
+			Index: r.index, Responder: resp, Fresh: r.syncer, Log: r.log,
+			Links: &linkReader{r: r, now: time.Now},
+		}),
+		ask.Command(),
+	}
+}
+
 // newAsk is /ask on the store, answering through dc.
 func (r *runner) newAsk(dc commands.AskDiscord) *commands.Ask {
 	return commands.NewAsk(commands.AskOptions{
@@ -65,7 +73,7 @@ func (r *runner) newAsk(dc commands.AskDiscord) *commands.Ask {
 	})
 }
 
-func (r *duties) newArchive(fetcher *articles.Fetcher) *archive.Archive {
+func (r *runner) newArchive(fetcher *articles.Fetcher) *archive.Archive {
 	return archive.New(archive.Options{
 		Store:    r.db,
 		Fetcher:  fetcher,
@@ -73,21 +81,25 @@ func (r *duties) newArchive(fetcher *articles.Fetcher) *archive.Archive {
 		Rate:     r.cfg.BackfillRate,
 		FullText: r.cfg.FullText,
 		Log:      r.log,
-		Known:    r.poller.Meta,
-		OnText: func(id int64) {
-			// The index learns the article's whole text.
-			if a, err := r.db.ArticleByID(context.Background(), id); err == nil {
-				r.index.Add(a)
-			}
-		},
-		Progress: func(p archive.Progress) {
-			if p.Done {
-				if err := r.syncIndex(context.Background()); err != nil {
-					r.log.Warn("index sync failed", "error", err)
-				}
-			}
-		},
+		Known:    r.knownFeed,
+		// The index learns what the archive stored (the text took a new
+		// rev): the indexer syncs it soon, and /related syncs before it
+		// answers anyway.
+		OnText:   func(int64) { r.kickIndex() },
+		Progress: func(archive.Progress) { r.kickIndex() },
 	})
+}
+
+// knownFeed is what the current duties' poller learnt of a feed (the
+// archive's Options.Known).
+func (r *runner) knownFeed(feedURL string) (articles.FeedMeta, bool) {
+	r.pollerMu.Lock()
+	p := r.poller
+	r.pollerMu.Unlock()
+	if p == nil {
+		return articles.FeedMeta{}, false
+	}
+	return p.Meta(feedURL)
 }
 
 // backfillEvery is how often an unfinished backfill (a site that was down,

@@ -13,6 +13,7 @@ import (
 // store is what newsbot keeps: the SQLite store or the PostgreSQL one.
 type store interface {
 	articles.Store
+	articles.LinkStore
 	commands.QuestionStore
 	Close() error
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/newsbot/newsbot/articles"
 )
 
-func record(t *testing.T, db Store, p articles.Poll, limit int) articles.PollStats {
+// Record is db.RecordPoll, failing t on error.
+func Record(t *testing.T, db Store, p articles.Poll, limit int) articles.PollStats {
 	t.Helper()
 	st, err := db.RecordPoll(context.Background(), p, limit)
 	if err != nil {
@@ -49,7 +50,7 @@ func (s suite) TestBacklogRule(t *testing.T) {
 			items := TenItems()
 			// The feed's order must not matter, only Published.
 			items[0], items[5] = items[5], items[0]
-			st := record(t, db, Poll("https://ex.com/feed", items...), tc.limit)
+			st := Record(t, db, Poll("https://ex.com/feed", items...), tc.limit)
 			want := articles.PollStats{Seen: 10, New: 10, Pending: len(tc.want), Stored: 10}
 			if st != want {
 				t.Errorf("stats = %+v, want %+v", st, want)
@@ -80,7 +81,7 @@ func (s suite) TestBacklogTiesFollowFeedOrder(t *testing.T) {
 		Item("https://ex.com/b", "B", Day(1)),
 		Item("https://ex.com/c", "C", Day(1)),
 	}
-	record(t, db, Poll("https://ex.com/feed", items...), 2)
+	Record(t, db, Poll("https://ex.com/feed", items...), 2)
 	got := dueTitles(t, db)
 	slices.Sort(got)
 	if !slices.Equal(got, []string{"A", "B"}) {
@@ -92,7 +93,7 @@ func (s suite) TestReseenAndEditedItemsAreNotNew(t *testing.T) {
 	ctx := context.Background()
 	db := s.open(t)
 	feed := "https://ex.com/feed"
-	record(t, db, Poll(feed, TenItems()...), 3)
+	Record(t, db, Poll(feed, TenItems()...), 3)
 	before := dueTitles(t, db)
 
 	edited := TenItems()
@@ -105,7 +106,7 @@ func (s suite) TestReseenAndEditedItemsAreNotNew(t *testing.T) {
 	// A link variant (tracking parameters, fragment, trailing slash) is
 	// still the same article.
 	edited[9].URL = "https://ex.com/post0/?utm_source=x#top"
-	st := record(t, db, Poll(feed, edited...), 3)
+	st := Record(t, db, Poll(feed, edited...), 3)
 	if want := (articles.PollStats{Seen: 10}); st != want {
 		t.Fatalf("re-poll stats = %+v, want %+v", st, want)
 	}
@@ -130,9 +131,9 @@ func (s suite) TestReseenAndEditedItemsAreNotNew(t *testing.T) {
 func (s suite) TestNewItemOnLaterPollIsPending(t *testing.T) {
 	db := s.open(t)
 	feed := "https://ex.com/feed"
-	record(t, db, Poll(feed, TenItems()...), 0)
+	Record(t, db, Poll(feed, TenItems()...), 0)
 	items := append([]articles.Article{Item("https://ex.com/post10", "Post 10", Day(10)), Item("https://ex.com/post11", "Post 11", Day(11))}, TenItems()...)
-	st := record(t, db, Poll(feed, items...), 0)
+	st := Record(t, db, Poll(feed, items...), 0)
 	if want := (articles.PollStats{Seen: 12, New: 2, Pending: 2, Stored: 2}); st != want {
 		t.Fatalf("stats = %+v, want %+v", st, want)
 	}
@@ -140,7 +141,7 @@ func (s suite) TestNewItemOnLaterPollIsPending(t *testing.T) {
 		t.Fatalf("due = %q, want %q", got, want)
 	}
 	// An older item that shows up later (a feed that lists more) is new too.
-	st = record(t, db, Poll(feed, Item("https://ex.com/old", "Old", Day(-100))), 0)
+	st = Record(t, db, Poll(feed, Item("https://ex.com/old", "Old", Day(-100))), 0)
 	if st.New != 1 || st.Pending != 1 {
 		t.Fatalf("late old item: %+v", st)
 	}
@@ -149,8 +150,8 @@ func (s suite) TestNewItemOnLaterPollIsPending(t *testing.T) {
 func (s suite) TestEmptyFirstPoll(t *testing.T) {
 	db := s.open(t)
 	feed := "https://ex.com/feed"
-	record(t, db, Poll(feed), 3)
-	st := record(t, db, Poll(feed, TenItems()...), 3)
+	Record(t, db, Poll(feed), 3)
+	st := Record(t, db, Poll(feed, TenItems()...), 3)
 	if st.Pending != 10 {
 		t.Fatalf("after an empty first poll every item is new: %+v", st)
 	}
@@ -160,7 +161,7 @@ func (s suite) TestArchivedThenListedIsPending(t *testing.T) {
 	ctx := context.Background()
 	db := s.open(t)
 	feed := "https://ex.com/feed"
-	record(t, db, Poll(feed, TenItems()...), 0)
+	Record(t, db, Poll(feed, TenItems()...), 0)
 
 	arch := Item("https://ex.com/post10", "Post 10", Day(10))
 	arch.Categories = []string{"go"}
@@ -176,7 +177,7 @@ func (s suite) TestArchivedThenListedIsPending(t *testing.T) {
 	listed := Item("https://ex.com/post10/?utm_medium=rss", "Post 10", Day(10))
 	listed.GUID = "https://ex.com/?p=10" // the feed has a GUID, the archive had none
 	listed.Image = "https://ex.com/p10.png"
-	st := record(t, db, Poll(feed, append([]articles.Article{listed}, TenItems()...)...), 0)
+	st := Record(t, db, Poll(feed, append([]articles.Article{listed}, TenItems()...)...), 0)
 	if want := (articles.PollStats{Seen: 11, New: 1, Pending: 1, Stored: 0}); st != want {
 		t.Fatalf("stats = %+v, want %+v", st, want)
 	}
@@ -198,8 +199,8 @@ func (s suite) TestSameArticleFromTwoFeeds(t *testing.T) {
 	ctx := context.Background()
 	db := s.open(t)
 	main, cat := "https://ex.com/feed", "https://ex.com/category/go/feed"
-	record(t, db, Poll(main, TenItems()...), 3)
-	record(t, db, Poll(cat, TenItems()[:5]...), 3)
+	Record(t, db, Poll(main, TenItems()...), 3)
+	Record(t, db, Poll(cat, TenItems()[:5]...), 3)
 	if n, _ := db.CountArticles(ctx); n["ex.com"] != 10 {
 		t.Fatalf("articles = %v, want 10", n)
 	}
@@ -213,8 +214,8 @@ func (s suite) TestSameArticleFromTwoFeeds(t *testing.T) {
 	a.GUID = "main-10"
 	b := Item("https://ex.com/post10?utm_source=cat", "Post 10", Day(10))
 	b.GUID = "cat-10"
-	st1 := record(t, db, Poll(main, append([]articles.Article{a}, TenItems()...)...), 3)
-	st2 := record(t, db, Poll(cat, append([]articles.Article{b}, TenItems()[:5]...)...), 3)
+	st1 := Record(t, db, Poll(main, append([]articles.Article{a}, TenItems()...)...), 3)
+	st2 := Record(t, db, Poll(cat, append([]articles.Article{b}, TenItems()[:5]...)...), 3)
 	if st1.Pending != 1 || st1.Stored != 1 || st2.New != 1 || st2.Pending != 0 || st2.Stored != 0 {
 		t.Fatalf("stats = %+v / %+v", st1, st2)
 	}
@@ -234,10 +235,10 @@ func (s suite) TestSameArticleFromTwoFeeds(t *testing.T) {
 	if err := db.MarkPosted(ctx, art.ID, "msg"); err != nil {
 		t.Fatal(err)
 	}
-	if st := record(t, db, Poll("https://ex.com/tag/x/feed", b), 3); st.Pending != 0 {
+	if st := Record(t, db, Poll("https://ex.com/tag/x/feed", b), 3); st.Pending != 0 {
 		t.Fatalf("a posted article became pending on a feed's first poll: %+v", st)
 	}
-	st := record(t, db, Poll("https://ex.com/tag/x/feed", b, Item("https://ex.com/post11", "Post 11", Day(11))), 3)
+	st := Record(t, db, Poll("https://ex.com/tag/x/feed", b, Item("https://ex.com/post11", "Post 11", Day(11))), 3)
 	if st.New != 1 || st.Pending != 1 {
 		t.Fatalf("third feed stats = %+v", st)
 	}
@@ -251,13 +252,13 @@ func (s suite) TestSameArticleFromTwoFeeds(t *testing.T) {
 func (s suite) TestSecondFeedFirstPollBacklog(t *testing.T) {
 	ctx := context.Background()
 	db := s.open(t)
-	record(t, db, Poll("https://ex.com/feed", TenItems()...), 3)
+	Record(t, db, Poll("https://ex.com/feed", TenItems()...), 3)
 	due, _ := db.Due(ctx, 0)
 	for _, a := range due {
 		db.MarkSending(ctx, a.ID)
 		db.MarkPosted(ctx, a.ID, "m")
 	}
-	st := record(t, db, Poll("https://ex.com/other/feed", TenItems()...), 3)
+	st := Record(t, db, Poll("https://ex.com/other/feed", TenItems()...), 3)
 	if st.Pending != 0 || st.New != 10 {
 		t.Fatalf("stats = %+v", st)
 	}
@@ -277,7 +278,7 @@ func (s suite) TestDuplicateItemsInOnePoll(t *testing.T) {
 	y := Item("https://ex.com/y", "Y", Day(3))
 	y2 := y // same link, no GUID
 	y2.Title = "Y copy"
-	st := record(t, db, Poll(feed, x1, y, x2, y2), 5)
+	st := Record(t, db, Poll(feed, x1, y, x2, y2), 5)
 	if want := (articles.PollStats{Seen: 2, New: 2, Pending: 2, Stored: 2}); st != want {
 		t.Fatalf("first poll stats = %+v, want %+v", st, want)
 	}
@@ -286,7 +287,7 @@ func (s suite) TestDuplicateItemsInOnePoll(t *testing.T) {
 	}
 	// On a later poll a duplicated new item is pending once.
 	z := Item("https://ex.com/z", "Z", Day(4))
-	st = record(t, db, Poll(feed, z, z, x1, x2, y), 5)
+	st = Record(t, db, Poll(feed, z, z, x1, x2, y), 5)
 	if want := (articles.PollStats{Seen: 3, New: 1, Pending: 1, Stored: 1}); st != want {
 		t.Fatalf("second poll stats = %+v, want %+v", st, want)
 	}
@@ -307,8 +308,8 @@ func (s suite) TestIdentityFallbacks(t *testing.T) {
 	// No GUID and no link: title and date identify it (the store computes
 	// the key when the parser left it empty); site comes from the poll.
 	noLink := articles.Article{Title: "  Only   a Title ", Published: Day(1)}
-	st := record(t, db, Poll(feed, noLink), 3)
-	st2 := record(t, db, Poll(feed, articles.Article{Title: "only a title", Published: Day(1)}), 3)
+	st := Record(t, db, Poll(feed, noLink), 3)
+	st2 := Record(t, db, Poll(feed, articles.Article{Title: "only a title", Published: Day(1)}), 3)
 	if st.Stored != 1 || st2.Stored != 0 || st2.New != 0 {
 		t.Fatalf("stats = %+v / %+v", st, st2)
 	}
@@ -340,7 +341,7 @@ func (s suite) TestFeedStateLifecycle(t *testing.T) {
 
 	p := Poll(feed, TenItems()...)
 	p.ETag, p.LastModified, p.Title = `"v1"`, "Wed, 01 Jan 2025 00:00:00 GMT", "Example"
-	if st := record(t, db, p, 3); st.Pending != 3 {
+	if st := Record(t, db, p, 3); st.Pending != 3 {
 		t.Fatalf("first poll after errors is still the first: %+v", st)
 	}
 	f, _ = db.FeedState(ctx, feed)
@@ -364,7 +365,7 @@ func (s suite) TestFeedStateLifecycle(t *testing.T) {
 	// A second poll keeps the first poll time and saves new validators.
 	p2 := p
 	p2.At, p2.ETag = later.Add(time.Hour), `"v2"`
-	record(t, db, p2, 3)
+	Record(t, db, p2, 3)
 	f, _ = db.FeedState(ctx, feed)
 	if !f.FirstPollAt.Equal(p.At) || !f.LastPollAt.Equal(p2.At) || f.ETag != `"v2"` {
 		t.Fatalf("after second poll: %+v", f)

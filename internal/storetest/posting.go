@@ -115,7 +115,7 @@ func (s suite) TestPostingLifecycle(t *testing.T) {
 	db := s.open(t)
 	clock := Epoch
 	s.setClock(db, func() time.Time { clock = clock.Add(time.Second); return clock })
-	record(t, db, Poll("https://ex.com/feed", TenItems()...), 3) // Post 7, 8, 9 pending
+	Record(t, db, Poll("https://ex.com/feed", TenItems()...), 3) // Post 7, 8, 9 pending
 
 	due, err := db.Due(ctx, 10)
 	if err != nil || len(due) != 3 {
@@ -178,7 +178,7 @@ func (s suite) TestPostingLifecycle(t *testing.T) {
 		t.Fatalf("due after all done: %+v", due)
 	}
 	// A failed article is not pending again when its feed lists it.
-	st := record(t, db, Poll("https://ex.com/feed", TenItems()...), 3)
+	st := Record(t, db, Poll("https://ex.com/feed", TenItems()...), 3)
 	if st.Pending != 0 {
 		t.Fatalf("re-poll made %d pending", st.Pending)
 	}
@@ -188,7 +188,7 @@ func (s suite) TestDueOrder(t *testing.T) {
 	ctx := context.Background()
 	db := s.open(t)
 	feed := "https://ex.com/feed"
-	record(t, db, Poll(feed), 0) // first poll: empty; everything after is new
+	Record(t, db, Poll(feed), 0) // first poll: empty; everything after is new
 
 	mk := func(link string, pub, seen time.Time) articles.Article {
 		a := Item(link, link[len("https://ex.com/"):], pub)
@@ -206,7 +206,7 @@ func (s suite) TestDueOrder(t *testing.T) {
 		mk("https://ex.com/b-listed-second", Day(1), Day(1)),
 		mk("https://ex.com/undated", time.Time{}, Day(9)),
 	}
-	record(t, db, Poll(feed, items...), 0)
+	Record(t, db, Poll(feed, items...), 0)
 	want := []string{"undated", "b-listed-second", "b-listed-first", "c1", "c2", "d"}
 	if got := dueTitles(t, db); !slices.Equal(got, want) {
 		t.Fatalf("due = %q, want %q", got, want)

@@ -17,6 +17,7 @@ import (
 // Store is what every store implements.
 type Store interface {
 	articles.Store
+	articles.LinkStore
 	commands.QuestionStore
 }
 
