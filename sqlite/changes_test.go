@@ -37,4 +37,3 @@ func TestWriteTurnHonoursContext(t *testing.T) {
 		t.Fatal("RecordPoll with a cancelled context while another write runs: no error")
 	}
 }
-
