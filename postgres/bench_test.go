@@ -17,3 +17,9 @@ func BenchmarkPosting(b *testing.B) {
 func BenchmarkRelated(b *testing.B) {
 	storetest.BenchRelated(b, func(tb testing.TB) storetest.Store { return openDB(tb) })
 }
+
+// BenchmarkIndexSyncBurst: see storetest.BenchIndexSyncBurst (beside
+// SQLite's).
+func BenchmarkIndexSyncBurst(b *testing.B) {
+	storetest.BenchIndexSyncBurst(b, func(tb testing.TB) storetest.Store { return openDB(tb) })
+}

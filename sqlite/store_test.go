@@ -13,13 +13,12 @@ import (
 
 // Shorthands of the contract suite's fixtures, for this package's own tests.
 var (
-	epoch     = storetest.Epoch
-	day       = storetest.Day
-	item      = storetest.Item
-	poll      = storetest.Poll
-	tenItems  = storetest.TenItems
-	record    = storetest.Record
-	manyItems = storetest.ManyItems
+	epoch    = storetest.Epoch
+	day      = storetest.Day
+	item     = storetest.Item
+	poll     = storetest.Poll
+	tenItems = storetest.TenItems
+	record   = storetest.Record
 )
 
 // TestContract runs the store contract suite (shared with PostgreSQL).

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -124,18 +125,19 @@ var relatedQueries = []string{"generics", "error handling", "garbage collector",
 	"concurrency patterns", "go 1.21 release", "profile guided optimization", "context cancellation", "slices"}
 
 // BenchRelated measures /related as an instance answers it from a store:
-// the index brought up to date with what the store holds (an incremental
-// Sync: one query that finds nothing new) and the query itself. It reports
-// the p50 and p99 latency and how long the first, whole Sync took.
+// the index brought up to date with what the store holds (the running
+// bot's related.Syncer: one MaxRev query that finds nothing new) and the
+// query itself. It reports the p50 and p99 latency and how long the first,
+// whole sync took.
 func BenchRelated(b *testing.B, open func(testing.TB) Store) {
 	ctx := context.Background()
 	db := open(b)
 	if _, err := db.StoreArchived(ctx, CorpusItems(b)); err != nil {
 		b.Fatal(err)
 	}
-	ix := related.New()
+	s := related.NewSyncer(related.New(), db)
 	start := time.Now()
-	if err := ix.Sync(ctx, db); err != nil {
+	if _, err := s.Sync(ctx); err != nil {
 		b.Fatal(err)
 	}
 	whole := time.Since(start)
@@ -144,10 +146,10 @@ func BenchRelated(b *testing.B, open func(testing.TB) Store) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		if err := ix.Sync(ctx, db); err != nil {
+		if _, err := s.Sync(ctx); err != nil {
 			b.Fatal(err)
 		}
-		if hits := ix.Query(relatedQueries[i%len(relatedQueries)], 5); len(hits) == 0 {
+		if hits := s.Index().Query(relatedQueries[i%len(relatedQueries)], 5); len(hits) == 0 {
 			b.Fatalf("no hit for %q", relatedQueries[i%len(relatedQueries)])
 		}
 		lat = append(lat, time.Since(t0))
@@ -157,4 +159,53 @@ func BenchRelated(b *testing.B, open func(testing.TB) Store) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50_ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99_ms")
 	b.ReportMetric(float64(whole.Microseconds())/1000, "first_sync_ms")
+}
+
+// BenchIndexSyncBurst: seven feeds' first polls of 1,000 corpus items each
+// are stored at once (concurrently, as the poller does), then the running
+// bot's index sync (related.Syncer) reads and indexes all 7,000 from the
+// store; after it, each article is asked for by its URL and the latency of
+// those lookups is reported (p50, p99).
+func BenchIndexSyncBurst(b *testing.B, open func(testing.TB) Store) {
+	const feeds, per = 7, 1_000
+	items := ManyItems(b, feeds*per)
+	var lat []time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		ctx := context.Background()
+		db := open(b)
+		errs := make(chan error, feeds)
+		for f := range feeds {
+			go func() {
+				_, err := db.RecordPoll(ctx, articles.Poll{FeedURL: fmt.Sprintf("https://go.dev/feed%d.xml", f), Site: "go.dev",
+					Items: items[f*per : (f+1)*per], At: time.Now()}, 3)
+				errs <- err
+			}()
+		}
+		for range feeds {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+		s := related.NewSyncer(related.New(), db)
+		b.StartTimer()
+		n, err := s.Sync(ctx)
+		b.StopTimer()
+		if err != nil || n != feeds*per {
+			b.Fatalf("synced %d, %v; want %d", n, err, feeds*per)
+		}
+		lat = lat[:0]
+		for _, a := range items {
+			t0 := time.Now()
+			_, _, ok := s.Index().Resolve(a.URL, 5)
+			lat = append(lat, time.Since(t0))
+			if !ok {
+				b.Fatalf("%s unknown after the sync", a.URL)
+			}
+		}
+		b.StartTimer()
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-us/query")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-us/query")
 }
