@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/newsbot/newsbot/articles"
 	"github.com/newsbot/newsbot/commands"
@@ -30,7 +31,7 @@ func openStore(ctx context.Context, cfg config.Config, memory, migrate bool) (db
 			pg, err = postgres.Connect(ctx, cfg.DatabaseURL)
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("DATABASE_URL (PostgreSQL): %w", err)
 		}
 		return pg, pg, nil
 	}

@@ -294,7 +294,7 @@ func TestConfigErrors(t *testing.T) {
 		"TEAM_CHANNEL_ID":  "-401",
 		"FEED_URLS":        "ftp://example.com/feed",
 		"POST_SCHEDULE":    "every tuesday",
-		"DATABASE_URL":     "postgres://user@db/newsbot",
+		"DATABASE_URL":     "mysql://user@db/newsbot",
 		"BACKLOG_LIMIT":    "-1",
 		"DISCORD_GUILD_ID": "guild",
 		"NEWS_ROLE_ID":     "12ab",
