@@ -74,3 +74,34 @@ func TestContract(t *testing.T) {
 		SetClock: func(s storetest.Store, now func() time.Time) { s.(*DB).now = now },
 	})
 }
+
+// A poll or an archive batch that fails midway leaves nothing behind.
+func TestRecordPollRollsBack(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	if _, err := db.Pool().Exec(ctx, `CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF NEW.title = 'boom' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END; $$;
+		CREATE TRIGGER boom BEFORE INSERT ON articles FOR EACH ROW EXECUTE FUNCTION boom()`); err != nil {
+		t.Fatal(err)
+	}
+	items := storetest.TenItems()
+	items[2].Title = "boom"
+	if _, err := db.RecordPoll(ctx, storetest.Poll("https://ex.com/feed", items...), 3); err == nil {
+		t.Fatal("RecordPoll succeeded")
+	}
+	if n, _ := db.CountArticles(ctx); len(n) != 0 {
+		t.Fatalf("a failed poll left articles: %v", n)
+	}
+	if f, _ := db.FeedState(ctx, "https://ex.com/feed"); !f.FirstPollAt.IsZero() {
+		t.Fatalf("a failed poll counted as the first: %+v", f)
+	}
+	if n, _ := db.StoreArchived(ctx, items); n != 0 {
+		t.Fatalf("StoreArchived of a failing batch stored %d", n)
+	}
+	if n, _ := db.CountArticles(ctx); len(n) != 0 {
+		t.Fatalf("a failed archive batch left articles: %v", n)
+	}
+	if rev, _ := db.MaxRev(ctx); rev != 0 {
+		t.Fatalf("a failed batch used revs: %d", rev)
+	}
+}
