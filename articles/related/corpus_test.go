@@ -71,21 +71,12 @@ var anchorRE = regexp.MustCompile(`(?is)<a\s[^>]*?href\s*=\s*["']([^"']*)["'][^>
 // with the signals mode hides removed. Article i has ID i+1.
 func corpusArticles(tb testing.TB, posts []corpusPost, mode evalMode) []articles.Article {
 	tb.Helper()
-	bySlugURL := map[string]bool{}
-	for _, p := range posts {
-		bySlugURL[articles.CanonicalURL(p.URL)] = true
-	}
+	bySlugURL := corpusURLs(posts)
 	out := make([]articles.Article, len(posts))
 	for i, p := range posts {
 		html := p.HTML
 		if mode == hideLinks || mode == textOnly {
-			html = anchorRE.ReplaceAllStringFunc(html, func(a string) string {
-				href := anchorRE.FindStringSubmatch(a)[1]
-				if bySlugURL[articles.CanonicalURL(articles.ResolveURL(p.URL, href))] {
-					return ""
-				}
-				return a
-			})
+			html = withoutCorpusAnchors(html, p.URL, bySlugURL)
 		}
 		pub, err := time.Parse(time.RFC3339, p.Date)
 		if err != nil {
@@ -104,4 +95,26 @@ func corpusArticles(tb testing.TB, posts []corpusPost, mode evalMode) []articles
 		out[i] = a
 	}
 	return out
+}
+
+// corpusURLs returns the canonical URLs of the posts.
+func corpusURLs(posts []corpusPost) map[string]bool {
+	urls := map[string]bool{}
+	for _, p := range posts {
+		urls[articles.CanonicalURL(p.URL)] = true
+	}
+	return urls
+}
+
+// withoutCorpusAnchors removes from html (of the post at base) the anchors,
+// text included, that point at posts of the corpus (canonical URLs in
+// corpus).
+func withoutCorpusAnchors(html, base string, corpus map[string]bool) string {
+	return anchorRE.ReplaceAllStringFunc(html, func(a string) string {
+		href := anchorRE.FindStringSubmatch(a)[1]
+		if corpus[articles.CanonicalURL(articles.ResolveURL(base, href))] {
+			return ""
+		}
+		return a
+	})
 }
