@@ -130,6 +130,8 @@ type Index struct {
 	inlinks     [][]uint32        // target -> slots linking to it
 	targetOwner []int32           // target -> slot whose URL it is, -1
 
+	offers offers // what the corpus offers besides text (see textrank.go)
+
 	version uint64 // bumped by every change, for the completion snapshot
 	comp    compState
 	pool    sync.Pool
@@ -311,6 +313,7 @@ func (ix *Index) add(a articles.Article, an analysed) {
 		published: a.Published, self: -1,
 	}
 	ix.live++
+	ix.offers.add(an, 1)
 	for t, n := range an.tf {
 		id, ok := ix.terms[t]
 		if !ok {
@@ -406,6 +409,7 @@ func (ix *Index) remove(slot uint32) {
 	d := &ix.docs[slot]
 	ix.dead[slot] = true
 	ix.live--
+	ix.offers.remove(d, float64(ix.dl[slot]))
 	ix.totalLen -= float64(ix.dl[slot])
 	delete(ix.byID, d.id)
 	for _, c := range d.cats {

@@ -313,6 +313,9 @@ func (ix *Index) related(q *query, n int) []Hit {
 		return nil
 	}
 	n = min(n, MaxResults)
+	if ix.textAlone() {
+		return ix.relatedText(q, n)
+	}
 	p := &defaultParams
 	acc := ix.getAcc()
 	defer ix.pool.Put(acc)

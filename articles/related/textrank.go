@@ -1,0 +1,197 @@
+package related
+
+import (
+	"math"
+	"slices"
+)
+
+// Text alone: a corpus that offers no categories and no links and whose
+// articles are short (news wire stories, most under shortDoc weighted
+// terms) is ranked differently. The full-vector cosine with a title bonus
+// was tuned on long blog posts whose tags and links confirm the text; on
+// short news text it fell below plain BM25 (measured: 20 Newsgroups through
+// the bot's path, news_quality_test.go). There an article's related
+// articles are found with BM25 over all of its terms, then the query is
+// expanded with the strong terms of the best results (pseudo-relevance
+// feedback: on short texts a story shares few words with its neighbours,
+// the first results bring the topic's other words) and BM25 is run again.
+
+const (
+	shortDoc      = 200  // weighted terms: an article under this is short
+	fbDocs        = 10   // feedback: the best results the query is expanded from
+	fbTerms       = 30   // ... with at most this many of their strongest terms
+	fbWeight      = 0.5  // ... weighing this much against the query's own terms
+	textRankFloor = 0.05 // a hit scores at least this share of a perfect match
+)
+
+// offers counts what the live articles offer besides text.
+type offers struct {
+	cats, links, short int // articles with categories, with links, short
+}
+
+func (o *offers) add(an analysed, sign int) {
+	if len(an.cats) > 0 {
+		o.cats += sign
+	}
+	if len(an.links) > 0 {
+		o.links += sign
+	}
+	if an.length < shortDoc {
+		o.short += sign
+	}
+}
+
+func (o *offers) remove(d *doc, length float64) {
+	if len(d.cats) > 0 {
+		o.cats--
+	}
+	if len(d.out) > 0 {
+		o.links--
+	}
+	if length < shortDoc {
+		o.short--
+	}
+}
+
+// textAlone reports whether articles are best ranked by their text alone:
+// hardly any has categories or links (under one in twenty) and most are
+// short, in an index large enough to tell (minTextAlone articles).
+func (ix *Index) textAlone() bool {
+	o := &ix.offers
+	return ix.live >= minTextAlone && o.cats*20 < ix.live && o.links*20 < ix.live && o.short*2 > ix.live
+}
+
+const minTextAlone = 100
+
+// relatedText ranks for q with BM25 and pseudo-relevance feedback (see the
+// comment above); ix.mu must be held.
+func (ix *Index) relatedText(q *query, n int) []Hit {
+	p := &defaultParams
+	if len(q.terms) == 0 {
+		return nil
+	}
+	// The query: each term by its log tf (title words count more, as in
+	// the vectors).
+	qs := make([]qterm, 0, len(q.terms))
+	for _, t := range q.terms {
+		if ix.df[t.term] > 0 {
+			qs = append(qs, qterm{t.term, logTF(t.tf)})
+		}
+	}
+	acc := ix.getAcc()
+	defer ix.pool.Put(acc)
+	skip := func(s uint32) bool {
+		return ix.dead[s] || int32(s) == q.slot || q.id != 0 && ix.docs[s].id == q.id ||
+			q.key != "" && ix.docs[s].key == q.key
+	}
+	ix.bm25Into(acc, qs)
+	first := acc.cands[:0]
+	for _, s := range acc.touched {
+		if !skip(s) {
+			first = append(first, cand{s, float64(acc.slots[s].v)})
+		}
+	}
+	fb := ix.best(first, fbDocs, &acc.heap)
+
+	// Expansion: the feedback articles' terms by their mean normalised
+	// log-tf·idf weight; the strongest join the query.
+	exp := map[uint32]float64{}
+	for _, c := range fb {
+		s := c.slot
+		if ix.norm[s] == 0 {
+			continue
+		}
+		for _, t := range ix.docs[s].vec {
+			exp[t.term] += logTF(t.tf) * ix.idf(t.term) / float64(ix.norm[s])
+		}
+	}
+	if len(exp) > 0 {
+		ex := make([]qterm, 0, len(exp))
+		for t, w := range exp {
+			ex = append(ex, qterm{t, w})
+		}
+		slices.SortFunc(ex, func(a, b qterm) int {
+			switch {
+			case a.w > b.w:
+				return -1
+			case a.w < b.w:
+				return 1
+			}
+			return int(a.term) - int(b.term)
+		})
+		ex = ex[:min(len(ex), fbTerms)]
+		// Scaled so that the expansion weighs fbWeight of the query.
+		var qsum, esum float64
+		for _, t := range qs {
+			qsum += t.w
+		}
+		for _, t := range ex {
+			esum += t.w
+		}
+		byTerm := map[uint32]int{}
+		for i, t := range qs {
+			byTerm[t.term] = i
+		}
+		for _, t := range ex {
+			w := fbWeight * qsum * t.w / esum
+			if i, ok := byTerm[t.term]; ok {
+				qs[i].w += w
+			} else {
+				qs = append(qs, qterm{t.term, w})
+			}
+		}
+		acc.epoch++
+		if acc.epoch == 0 {
+			clear(acc.slots)
+			acc.epoch = 1
+		}
+		acc.touched = acc.touched[:0]
+		acc.cands = acc.cands[:0]
+		ix.bm25Into(acc, qs)
+	}
+	var ideal float64
+	for _, t := range qs {
+		ideal += t.w * ix.bm25IDF(t.term) * (p.k1 + 1)
+	}
+	out := acc.cands[:0]
+	for _, s := range acc.touched {
+		if skip(s) {
+			continue
+		}
+		score := float64(acc.slots[s].v)
+		days := math.Abs(float64(ix.pubs[s]-q.pub)) / 86400
+		score *= 1 + p.freshWeight*math.Exp(-days/p.freshDays)
+		out = append(out, cand{s, score})
+	}
+	acc.cands = out
+	return ix.top(out, n, q.key, func(float64) float64 { return textRankFloor * ideal })
+}
+
+// bm25Into adds to acc the BM25 score of each article for the weighted
+// query terms. In a large index, a common term (in more than a tenth of
+// the articles) only adds to articles a rarer term found, unless it is the
+// rarest: bounded work, and such a term alone says little.
+func (ix *Index) bm25Into(acc *accum, qs []qterm) {
+	p := &defaultParams
+	slices.SortFunc(qs, func(a, b qterm) int {
+		if da, db := ix.df[a.term], ix.df[b.term]; da != db {
+			return int(da - db)
+		}
+		return int(a.term) - int(b.term)
+	})
+	avgdl := float32(ix.totalLen / float64(ix.live))
+	k1, b := float32(p.k1), float32(p.b)
+	common := int32(ix.live / 10)
+	for i, t := range qs {
+		pl := &ix.post[t.term]
+		w := float32(t.w * ix.bm25IDF(t.term) * (p.k1 + 1))
+		all := i == 0 || ix.df[t.term] <= common || ix.live < 1000
+		for j, s := range pl.docs {
+			if !all && !acc.has(s) {
+				continue
+			}
+			tf := float32(pl.tfs[j])
+			acc.add(s, w*tf/(tf+k1*(1-b+b*ix.dl[s]/avgdl)))
+		}
+	}
+}
