@@ -57,8 +57,9 @@ type query struct {
 	qnorm  float64
 	cats   []uint32
 	out    []uint32
-	self   int32 // target id of its URL, -1
-	slot   int32 // its slot when indexed, -1
+	unseen []uint16 // tf of each of its terms the index does not hold
+	self   int32    // target id of its URL, -1
+	slot   int32    // its slot when indexed, -1
 	id     int64
 	key    string
 	pub    int64
@@ -95,8 +96,9 @@ func (ix *Index) RelatedTo(a articles.Article, n int) []Hit {
 		if ok {
 			idf = ix.idf(id)
 			q.terms = append(q.terms, termTF{id, tf16})
+		} else {
+			q.unseen = append(q.unseen, tf16)
 		}
-		_ = tf16
 		w := logTF(tf16) * idf
 		norm += w * w
 	}

@@ -85,11 +85,18 @@ func (ix *Index) relatedText(q *query, n int) []Hit {
 			q.key != "" && ix.docs[s].key == q.key
 	}
 	ix.bm25Into(acc, qs)
+	// Feedback only from articles that match well enough to be answers:
+	// expanding from weak matches would bring their topic in.
+	unseen := ix.unseenIdeal(q.unseen)
+	floor := textRankFloor * (ix.bm25Ideal(qs) + unseen)
 	first := acc.cands[:0]
 	for _, s := range acc.touched {
-		if !skip(s) {
-			first = append(first, cand{s, float64(acc.slots[s].v)})
+		if v := float64(acc.slots[s].v); !skip(s) && v >= floor {
+			first = append(first, cand{s, v})
 		}
+	}
+	if len(first) == 0 {
+		return nil
 	}
 	fb := ix.best(first, fbDocs, &acc.heap)
 
@@ -149,10 +156,7 @@ func (ix *Index) relatedText(q *query, n int) []Hit {
 		acc.cands = acc.cands[:0]
 		ix.bm25Into(acc, qs)
 	}
-	var ideal float64
-	for _, t := range qs {
-		ideal += t.w * ix.bm25IDF(t.term) * (p.k1 + 1)
-	}
+	ideal := ix.bm25Ideal(qs) + unseen
 	out := acc.cands[:0]
 	for _, s := range acc.touched {
 		if skip(s) {
@@ -165,6 +169,27 @@ func (ix *Index) relatedText(q *query, n int) []Hit {
 	}
 	acc.cands = out
 	return ix.top(out, n, q.key, func(float64) float64 { return textRankFloor * ideal })
+}
+
+// bm25Ideal is the BM25 score of a perfect match for the weighted query
+// terms (each term's saturation at its maximum).
+func (ix *Index) bm25Ideal(qs []qterm) float64 {
+	var ideal float64
+	for _, t := range qs {
+		ideal += t.w * ix.bm25IDF(t.term) * (defaultParams.k1 + 1)
+	}
+	return ideal
+}
+
+// unseenIdeal is what the query's terms that no article has would add to
+// a perfect match: a query is matched well only if most of it is.
+func (ix *Index) unseenIdeal(tfs []uint16) float64 {
+	idf := math.Log(1 + (float64(ix.live)+0.5)/0.5)
+	var sum float64
+	for _, tf := range tfs {
+		sum += logTF(tf) * idf * (defaultParams.k1 + 1)
+	}
+	return sum
 }
 
 // bm25Into adds to acc the BM25 score of each article for the weighted
