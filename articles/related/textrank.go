@@ -80,9 +80,9 @@ func (ix *Index) relatedText(q *query, n int) []Hit {
 	}
 	acc := ix.getAcc()
 	defer ix.pool.Put(acc)
+	// (An article with the query's URL is left out by top.)
 	skip := func(s uint32) bool {
-		return ix.dead[s] || int32(s) == q.slot || q.id != 0 && ix.docs[s].id == q.id ||
-			q.key != "" && ix.docs[s].key == q.key
+		return ix.dead[s] || int32(s) == q.slot || q.id != 0 && ix.docs[s].id == q.id
 	}
 	ix.bm25Into(acc, qs)
 	// Feedback only from articles that match well enough to be answers:
@@ -91,7 +91,7 @@ func (ix *Index) relatedText(q *query, n int) []Hit {
 	floor := textRankFloor * (ix.bm25Ideal(qs) + unseen)
 	first := acc.cands[:0]
 	for _, s := range acc.touched {
-		if v := float64(acc.slots[s].v); !skip(s) && v >= floor {
+		if v := float64(acc.slots[s].v); v >= floor && !skip(s) {
 			first = append(first, cand{s, v})
 		}
 	}
@@ -156,19 +156,19 @@ func (ix *Index) relatedText(q *query, n int) []Hit {
 		acc.cands = acc.cands[:0]
 		ix.bm25Into(acc, qs)
 	}
-	ideal := ix.bm25Ideal(qs) + unseen
+	floor = textRankFloor * (ix.bm25Ideal(qs) + unseen)
 	out := acc.cands[:0]
 	for _, s := range acc.touched {
-		if skip(s) {
-			continue
-		}
 		score := float64(acc.slots[s].v)
+		if score*(1+p.freshWeight) < floor || skip(s) {
+			continue // below the floor even at its freshest
+		}
 		days := math.Abs(float64(ix.pubs[s]-q.pub)) / 86400
 		score *= 1 + p.freshWeight*math.Exp(-days/p.freshDays)
 		out = append(out, cand{s, score})
 	}
 	acc.cands = out
-	return ix.top(out, n, q.key, func(float64) float64 { return textRankFloor * ideal })
+	return ix.top(out, n, q.key, func(float64) float64 { return floor })
 }
 
 // bm25Ideal is the BM25 score of a perfect match for the weighted query
@@ -211,6 +211,16 @@ func (ix *Index) bm25Into(acc *accum, qs []qterm) {
 		pl := &ix.post[t.term]
 		w := float32(t.w * ix.bm25IDF(t.term) * (p.k1 + 1))
 		all := i == 0 || ix.df[t.term] <= common || ix.live < 1000
+		if !all && len(acc.touched)*8 < len(pl.docs) {
+			// Fewer articles found than the term's postings: look the
+			// term up in each one's vector instead.
+			for _, s := range acc.touched {
+				if tf := float32(tfIn(ix.docs[s].vec, t.term)); tf > 0 {
+					acc.slots[s].v += w * tf / (tf + k1*(1-b+b*ix.dl[s]/avgdl))
+				}
+			}
+			continue
+		}
 		for j, s := range pl.docs {
 			if !all && !acc.has(s) {
 				continue
@@ -219,4 +229,15 @@ func (ix *Index) bm25Into(acc *accum, qs []qterm) {
 			acc.add(s, w*tf/(tf+k1*(1-b+b*ix.dl[s]/avgdl)))
 		}
 	}
+}
+
+// tfIn returns the frequency of term in vec (sorted by term), 0 if absent.
+func tfIn(vec []termTF, term uint32) uint16 {
+	i, ok := slices.BinarySearchFunc(vec, term, func(t termTF, term uint32) int {
+		return int(t.term) - int(term)
+	})
+	if !ok {
+		return 0
+	}
+	return vec[i].tf
 }
