@@ -20,6 +20,12 @@
 // heaviest terms (bounded work), then every signal for the best hundred
 // candidates from their own vectors.
 //
+// A corpus that offers text alone (hardly any article with categories or
+// links, most articles short: a news wire) is ranked differently: BM25 over
+// all of the query article's terms, then again with the query expanded by
+// the strong terms of its best results (textrank.go; measured better than
+// the cosine there, and worse on long blog posts).
+//
 // Free text is scored with BM25 (k1 1.2, b 0.75) and the same freshness
 // factor relative to the newest article.
 //
