@@ -37,6 +37,12 @@ func (ix *Index) getAcc() *accum {
 		a.slots = make([]accSlot, n+n/4)
 		a.epoch = 0
 	}
+	a.reset()
+	return a
+}
+
+// reset forgets every score (in constant time: a new epoch).
+func (a *accum) reset() {
 	a.epoch++
 	if a.epoch == 0 {
 		clear(a.slots)
@@ -44,7 +50,6 @@ func (ix *Index) getAcc() *accum {
 	}
 	a.touched = a.touched[:0]
 	a.cands = a.cands[:0]
-	return a
 }
 
 func (a *accum) add(s uint32, x float32) {

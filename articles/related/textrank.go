@@ -147,13 +147,7 @@ func (ix *Index) relatedText(q *query, n int) []Hit {
 				qs = append(qs, qterm{t.term, w})
 			}
 		}
-		acc.epoch++
-		if acc.epoch == 0 {
-			clear(acc.slots)
-			acc.epoch = 1
-		}
-		acc.touched = acc.touched[:0]
-		acc.cands = acc.cands[:0]
+		acc.reset()
 		ix.bm25Into(acc, qs)
 	}
 	floor = textRankFloor * (ix.bm25Ideal(qs) + unseen)
