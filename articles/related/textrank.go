@@ -100,53 +100,8 @@ func (ix *Index) relatedText(q *query, n int) []Hit {
 	}
 	fb := ix.best(first, fbDocs, &acc.heap)
 
-	// Expansion: the feedback articles' terms by their mean normalised
-	// log-tf·idf weight; the strongest join the query.
-	exp := map[uint32]float64{}
-	for _, c := range fb {
-		s := c.slot
-		if ix.norm[s] == 0 {
-			continue
-		}
-		for _, t := range ix.docs[s].vec {
-			exp[t.term] += logTF(t.tf) * ix.idf(t.term) / float64(ix.norm[s])
-		}
-	}
-	if len(exp) > 0 {
-		ex := make([]qterm, 0, len(exp))
-		for t, w := range exp {
-			ex = append(ex, qterm{t, w})
-		}
-		slices.SortFunc(ex, func(a, b qterm) int {
-			switch {
-			case a.w > b.w:
-				return -1
-			case a.w < b.w:
-				return 1
-			}
-			return int(a.term) - int(b.term)
-		})
-		ex = ex[:min(len(ex), fbTerms)]
-		// Scaled so that the expansion weighs fbWeight of the query.
-		var qsum, esum float64
-		for _, t := range qs {
-			qsum += t.w
-		}
-		for _, t := range ex {
-			esum += t.w
-		}
-		byTerm := map[uint32]int{}
-		for i, t := range qs {
-			byTerm[t.term] = i
-		}
-		for _, t := range ex {
-			w := fbWeight * qsum * t.w / esum
-			if i, ok := byTerm[t.term]; ok {
-				qs[i].w += w
-			} else {
-				qs = append(qs, qterm{t.term, w})
-			}
-		}
+	if ex := ix.expand(qs, fb); ex != nil {
+		qs = ex
 		acc.reset()
 		ix.bm25Into(acc, qs)
 	}
@@ -234,4 +189,58 @@ func tfIn(vec []termTF, term uint32) uint16 {
 		return 0
 	}
 	return vec[i].tf
+}
+
+// expand returns the query qs expanded with the strongest terms of the
+// feedback articles fb (by their mean normalised log-tf·idf weight), the
+// expansion weighing fbWeight of the query; nil when fb offers none.
+func (ix *Index) expand(qs []qterm, fb []cand) []qterm {
+	exp := map[uint32]float64{}
+	for _, c := range fb {
+		s := c.slot
+		if ix.norm[s] == 0 {
+			continue
+		}
+		for _, t := range ix.docs[s].vec {
+			exp[t.term] += logTF(t.tf) * ix.idf(t.term) / float64(ix.norm[s])
+		}
+	}
+	if len(exp) == 0 {
+		return nil
+	}
+	ex := make([]qterm, 0, len(exp))
+	for t, w := range exp {
+		ex = append(ex, qterm{t, w})
+	}
+	slices.SortFunc(ex, func(a, b qterm) int {
+		switch {
+		case a.w > b.w:
+			return -1
+		case a.w < b.w:
+			return 1
+		}
+		return int(a.term) - int(b.term)
+	})
+	ex = ex[:min(len(ex), fbTerms)]
+	var qsum, esum float64
+	for _, t := range qs {
+		qsum += t.w
+	}
+	for _, t := range ex {
+		esum += t.w
+	}
+	out := slices.Clone(qs)
+	at := make(map[uint32]int, len(out))
+	for i, t := range out {
+		at[t.term] = i
+	}
+	for _, t := range ex {
+		w := fbWeight * qsum * t.w / esum
+		if i, ok := at[t.term]; ok {
+			out[i].w += w
+		} else {
+			out = append(out, qterm{t.term, w})
+		}
+	}
+	return out
 }
