@@ -77,6 +77,7 @@ func (c *checklist) checkDiscord(ctx context.Context, cfg config.Config) {
 		return
 	}
 	c.ok("token accepted: bot %s (%s)", me.Username, me.ID)
+	c.checkInteractions(ctx, s, cfg)
 
 	news := c.checkChannel(s, cfg, "NEWS_CHANNEL_ID", cfg.NewsChannelID)
 	team := c.checkChannel(s, cfg, "TEAM_CHANNEL_ID", cfg.TeamChannelID)
