@@ -19,7 +19,7 @@ import (
 // The quality harness measures relatedness the way members meet it: the
 // corpus is served as feeds over HTTP, the real poller stores it in SQLite,
 // the index is synced from the store by the entry point the running bot
-// calls, and each answer is the one /related gives for the article's link.
+// calls (a Syncer, by the store's change counter), and each answer is the one /related gives for the article's link.
 // The baselines rank the same stored texts in the same run.
 
 // botCorpus is a corpus as the running bot holds it.
@@ -59,16 +59,13 @@ func throughBot(tb testing.TB, feeds map[string][]byte) botCorpus {
 		urls[i] = srv.URL + "/" + name
 	}
 	p := articles.NewPoller(db, articles.NewFetcher(srv.Client()), urls, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	// One feed at a time: this measures ranking; concurrent writers are
-	// the store's tests' business.
-	p.Concurrency = 1
 	for _, res := range p.PollAll(ctx) {
 		if res.Err != nil || res.Seen == 0 {
 			tb.Fatalf("poll %s: %d items, error %v", res.URL, res.Seen, res.Err)
 		}
 	}
 	ix := related.New()
-	if err := ix.Sync(ctx, db); err != nil {
+	if _, err := related.NewSyncer(ix, db).Sync(ctx); err != nil {
 		tb.Fatalf("index sync: %v", err)
 	}
 	var arts []articles.Article
