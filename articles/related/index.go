@@ -241,7 +241,7 @@ func (ix *Index) add(a articles.Article, an analysed) {
 		published: a.Published, self: -1,
 	}
 	ix.live++
-	ix.offers.add(an, 1)
+	ix.offers.add(an)
 	for t, n := range an.tf {
 		id, ok := ix.terms[t]
 		if !ok {

@@ -29,15 +29,15 @@ type offers struct {
 	cats, links, short int // articles with categories, with links, short
 }
 
-func (o *offers) add(an analysed, sign int) {
+func (o *offers) add(an analysed) {
 	if len(an.cats) > 0 {
-		o.cats += sign
+		o.cats++
 	}
 	if len(an.links) > 0 {
-		o.links += sign
+		o.links++
 	}
 	if an.length < shortDoc {
-		o.short += sign
+		o.short++
 	}
 }
 
