@@ -25,7 +25,7 @@ var benchSizes = []int{1_000, 10_000, 100_000}
 func generate(tb testing.TB, n int) []articles.Article {
 	tb.Helper()
 	posts := loadCorpus(tb)
-	base := corpusArticles(tb, posts, allSignals)
+	base := corpusArticles(tb, posts)
 	paras := make([][]string, len(base))
 	for i, a := range base {
 		paras[i] = strings.Split(a.Text, "\n")
