@@ -56,7 +56,7 @@ func loadNewsCorpus(tb testing.TB) (feeds map[string][]byte, topics map[string][
 
 // TestQualityNews measures topic-precision@5 on news text (title and body,
 // no categories, no links) through the bot's path, against TF-IDF and BM25
-// on the same stored texts: the engine must beat BM25 by at least 0.01 and
+// on the same stored texts: the engine must beat BM25 by at least 0.01, and
 // TF-IDF.
 func TestQualityNews(t *testing.T) {
 	feeds, topics := loadNewsCorpus(t)
@@ -74,8 +74,10 @@ func TestQualityNews(t *testing.T) {
 	t.Logf("news corpus: %d stories, %d feeds", len(c.arts), len(feeds))
 	t.Logf("topic-precision@5: TF-IDF %.3f  BM25 %.3f  BM25 (all terms) %.3f  engine %.3f (avg returned %.2f)",
 		tfidf, bm25, bm25All, eng, returned)
-	if eng < bm25+0.01 {
-		t.Errorf("engine topic-precision@5 %.3f does not beat BM25 %.3f by 0.01", eng, bm25)
+	// BM25 queried with the article's 30 heaviest terms or with all of
+	// them: the engine must beat either.
+	if best := max(bm25, bm25All); eng < best+0.01 {
+		t.Errorf("engine topic-precision@5 %.3f does not beat BM25 %.3f by 0.01", eng, best)
 	}
 	if eng <= tfidf {
 		t.Errorf("engine topic-precision@5 %.3f does not beat TF-IDF %.3f", eng, tfidf)
