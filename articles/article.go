@@ -62,6 +62,12 @@ type Article struct {
 	MessageID string
 	Attempts  int
 	LastError string
+
+	// Routes and Roles are set on the articles of a channel's deliveries
+	// (DeliveryStore.ChannelPosts): the routes that accepted the article for
+	// the channel and the roles its post mentions.
+	Routes []string
+	Roles  []string
 }
 
 // ExcerptLen is the most runes an excerpt holds.

@@ -32,6 +32,11 @@ type Poll struct {
 	LastModified string
 	Items        []Article // as the feed lists them
 	At           time.Time
+	// Routes lists the routes of this feed: each item new to the feed that a
+	// route accepts becomes a delivery to its channel (the first time a
+	// channel sees the feed, only the newest backlogLimit accepted items).
+	// Without routes only the article's own state changes.
+	Routes []Route
 }
 
 // PollStats says what a poll changed.

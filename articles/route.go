@@ -1,0 +1,57 @@
+package articles
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+)
+
+// Route sends the articles of some feeds that its filter accepts to one
+// channel. The store records a delivery per (article, channel): a channel
+// gets an article once however many routes lead there, mentioning the roles
+// of all of them.
+type Route struct {
+	Name      string
+	Feeds     []string
+	ChannelID string // "" until known (a database written without a channel)
+	RoleID    string
+	Filter    Filter
+}
+
+// Lists reports whether the route takes the articles of feedURL.
+func (r Route) Lists(feedURL string) bool {
+	for _, f := range r.Feeds {
+		if f == feedURL {
+			return true
+		}
+	}
+	return false
+}
+
+// DeliveryNonce is the idempotency nonce of a's post in channelID: Discord
+// deduplicates nonces per author, not per channel, so it depends on both.
+// At most 25 characters.
+func DeliveryNonce(a Article, channelID string) string {
+	sum := sha256.Sum256([]byte(a.Site + "\x00" + a.Key + "\x00" + channelID))
+	return "nd" + hex.EncodeToString(sum[:])[:22]
+}
+
+// DeliveryStore keeps the deliveries of articles to channels.
+type DeliveryStore interface {
+	// ChannelPosts is the posting state machine of one channel's deliveries:
+	// Due returns its pending and sending deliveries oldest first, as
+	// articles whose State, MessageID, Attempts, LastError, Routes and Roles
+	// are the delivery's; Mark* change the delivery of that article to the
+	// channel.
+	ChannelPosts(channelID string) PostStore
+	// AdoptDeliveries gives the deliveries recorded without a channel (by a
+	// version before routes, or a fetch without NEWS_CHANNEL_ID) to
+	// channelID, and returns how many it moved.
+	AdoptDeliveries(ctx context.Context, channelID string) (int, error)
+	// UnadoptedDeliveries returns how many deliveries have no channel yet.
+	UnadoptedDeliveries(ctx context.Context) (int, error)
+	// DropStaleDeliveries drops the pending deliveries that no route leads
+	// to any more (route removed, or its channel changed); it returns how
+	// many it dropped.
+	DropStaleDeliveries(ctx context.Context, routes []Route) (int, error)
+}

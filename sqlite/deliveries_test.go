@@ -1,0 +1,133 @@
+package sqlite
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/newsbot/newsbot/articles"
+)
+
+const feedA = "https://ex.com/feed"
+
+func channelTitles(t *testing.T, db *DB, channel string) []string {
+	t.Helper()
+	due, err := db.ChannelPosts(channel).Due(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range due {
+		out = append(out, a.Title+"@"+strings.Join(a.Roles, "+"))
+	}
+	return out
+}
+
+func routedPoll(items []articles.Article, routes ...articles.Route) articles.Poll {
+	p := poll(feedA, items...)
+	p.Routes = routes
+	return p
+}
+
+func TestDeliveriesFollowRoutes(t *testing.T) {
+	db := MustOpen(t)
+	odd := articles.Filter{Include: &articles.Match{Words: []string{"1", "3", "5", "7", "9"}}}
+	routes := []articles.Route{
+		{Name: "odd", Feeds: []string{feedA}, ChannelID: "10", RoleID: "r1", Filter: odd},
+		{Name: "all", Feeds: []string{feedA}, ChannelID: "11"},
+		{Name: "also-odd", Feeds: []string{feedA}, ChannelID: "10", RoleID: "r2", Filter: odd},
+		{Name: "other-feed", Feeds: []string{"https://ex.com/other"}, ChannelID: "12"},
+	}
+	record(t, db, routedPoll(tenItems(), routes...), 2)
+	// First sight of the feed: the newest 2 accepted, oldest first, one
+	// delivery per channel mentioning every accepting route's role.
+	if got := channelTitles(t, db, "10"); !slices.Equal(got, []string{"Post 7@r1+r2", "Post 9@r1+r2"}) {
+		t.Errorf("channel 10: %q", got)
+	}
+	if got := channelTitles(t, db, "11"); !slices.Equal(got, []string{"Post 8@", "Post 9@"}) {
+		t.Errorf("channel 11: %q", got)
+	}
+	if got := channelTitles(t, db, "12"); len(got) != 0 {
+		t.Errorf("channel 12 got %q", got)
+	}
+
+	// Later: every new item each route accepts.
+	items := append([]articles.Article{item("https://ex.com/post11", "Post 11", day(11)), item("https://ex.com/post10", "Post 10", day(10))}, tenItems()...)
+	record(t, db, routedPoll(items, routes...), 2)
+	if got := channelTitles(t, db, "10"); !slices.Equal(got, []string{"Post 7@r1+r2", "Post 9@r1+r2"}) {
+		t.Errorf("channel 10 after: %q", got) // "11" is not the word "1"
+	}
+	if got := channelTitles(t, db, "11"); !slices.Equal(got, []string{"Post 8@", "Post 9@", "Post 10@", "Post 11@"}) {
+		t.Errorf("channel 11 after: %q", got)
+	}
+
+	// A route added later: only the newest 2 of what the feed lists now.
+	routes = append(routes, articles.Route{Name: "late", Feeds: []string{feedA}, ChannelID: "13"})
+	record(t, db, routedPoll(items, routes...), 2)
+	if got := channelTitles(t, db, "13"); !slices.Equal(got, []string{"Post 10@", "Post 11@"}) {
+		t.Errorf("late channel: %q", got)
+	}
+}
+
+func TestDeliveryStateMachinePerChannel(t *testing.T) {
+	db := MustOpen(t)
+	ctx := context.Background()
+	routes := []articles.Route{{Name: "a", Feeds: []string{feedA}, ChannelID: "10"}, {Name: "b", Feeds: []string{feedA}, ChannelID: "11"}}
+	record(t, db, routedPoll(tenItems()[:1], routes...), 1)
+	a, b := db.ChannelPosts("10"), db.ChannelPosts("11")
+	due, _ := a.Due(ctx, 0)
+	id := due[0].ID
+	if err := a.MarkSending(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.MarkPosted(ctx, id, "m1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.MarkSending(ctx, id); err == nil {
+		t.Error("a posted delivery went back to sending")
+	}
+	if due, _ := b.Due(ctx, 0); len(due) != 1 || due[0].State != articles.StatePending {
+		t.Errorf("the other channel's delivery moved: %+v", due)
+	}
+	if err := b.MarkFailed(ctx, id, "400"); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := b.Failed(ctx, 0); len(f) != 1 || f[0].LastError != "400" {
+		t.Errorf("failed: %+v", f)
+	}
+	if err := db.ChannelPosts("12").MarkSending(ctx, id); err == nil {
+		t.Error("no delivery to channel 12, yet it was marked")
+	}
+}
+
+func TestAdoptAndDropDeliveries(t *testing.T) {
+	db := MustOpen(t)
+	ctx := context.Background()
+	// A database written before routes: the migration gives its posting
+	// states to channel "" (simulated by an implicit route without channel).
+	record(t, db, routedPoll(tenItems(), articles.Route{Name: "news", Feeds: []string{feedA}}), 3)
+	if n, err := db.UnadoptedDeliveries(ctx); err != nil || n != 3 {
+		t.Fatalf("unadopted %d %v", n, err)
+	}
+	if n, err := db.AdoptDeliveries(ctx, "400"); err != nil || n != 3 {
+		t.Fatalf("adopted %d %v", n, err)
+	}
+	if n, _ := db.UnadoptedDeliveries(ctx); n != 0 {
+		t.Errorf("still %d unadopted", n)
+	}
+	// The channel has seen the feed: a later poll posts only what is new.
+	routes := []articles.Route{{Name: "news", Feeds: []string{feedA}, ChannelID: "400"}}
+	items := append([]articles.Article{item("https://ex.com/post10", "Post 10", day(10))}, tenItems()...)
+	record(t, db, routedPoll(items, routes...), 3)
+	if got := channelTitles(t, db, "400"); !slices.Equal(got, []string{"Post 7@", "Post 8@", "Post 9@", "Post 10@"}) {
+		t.Errorf("channel 400: %q", got)
+	}
+	// The route now points elsewhere: its pending deliveries are dropped.
+	if n, err := db.DropStaleDeliveries(ctx, []articles.Route{{Name: "news", Feeds: []string{feedA}, ChannelID: "401"}}); err != nil || n != 4 {
+		t.Errorf("dropped %d %v", n, err)
+	}
+	if got := channelTitles(t, db, "400"); len(got) != 0 {
+		t.Errorf("channel 400 after drop: %q", got)
+	}
+}
