@@ -6,8 +6,6 @@
 package articles
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 	"time"
 )
@@ -72,13 +70,6 @@ type Article struct {
 
 // ExcerptLen is the most runes an excerpt holds.
 const ExcerptLen = 300
-
-// Nonce is the idempotency nonce of the article's news post: stable for the
-// article, at most 25 characters as Discord requires.
-func (a Article) Nonce() string {
-	sum := sha256.Sum256([]byte(a.Site + "\x00" + a.Key))
-	return "nb" + hex.EncodeToString(sum[:])[:22]
-}
 
 // Identity returns the key that identifies an article within its site: its
 // GUID, else its canonical link, else its title and publication date.

@@ -54,4 +54,9 @@ type DeliveryStore interface {
 	// to any more (route removed, or its channel changed); it returns how
 	// many it dropped.
 	DropStaleDeliveries(ctx context.Context, routes []Route) (int, error)
+	// RefetchForNewChannels forgets the conditional-GET validators of each
+	// feed that a route's channel has not seen yet, so that the next poll
+	// reads it whole and the channel gets its backlog even if the feed has
+	// not changed. It returns how many feeds it reset.
+	RefetchForNewChannels(ctx context.Context, routes []Route) (int, error)
 }

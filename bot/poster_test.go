@@ -315,7 +315,7 @@ func TestPosterPostsOldestFirst(t *testing.T) {
 	}
 	for i, s := range snd.sent {
 		a := st.get(int64(i + 1))
-		if s.nonce != a.Nonce() || s.channel != "400" || a.MessageID != fmt.Sprintf("m%d", i+1) {
+		if s.nonce != articles.DeliveryNonce(a, "400") || s.channel != "400" || a.MessageID != fmt.Sprintf("m%d", i+1) {
 			t.Errorf("send %d: nonce %q channel %q; article %+v", i, s.nonce, s.channel, a)
 		}
 		if s.m.Content != "<@&77>" || !strings.Contains(s.m.Embeds[0].Fields[0].Value, "/related/"+fmt.Sprint(i+1)) {
@@ -418,7 +418,7 @@ func TestPosterTransientEndsRun(t *testing.T) {
 			if got, want := snd.titles(), []string{"Post 1", "Post 2", "Post 3"}; !slices.Equal(got, want) {
 				t.Errorf("sent %v, want %v", got, want)
 			}
-			if snd.sent[1].nonce != st.get(2).Nonce() {
+			if snd.sent[1].nonce != articles.DeliveryNonce(st.get(2), "400") {
 				t.Error("the retry does not carry the article's nonce")
 			}
 		})

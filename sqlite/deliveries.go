@@ -337,3 +337,22 @@ func (c *channelPosts) transition(ctx context.Context, what string, id int64, qu
 	}
 	return fmt.Errorf("sqlite: %s %d in channel %s: delivery is %s", what, id, c.channel, state)
 }
+
+// RefetchForNewChannels clears the validators of feeds a route's channel
+// has not seen yet.
+func (db *DB) RefetchForNewChannels(ctx context.Context, routes []articles.Route) (int, error) {
+	reset := 0
+	for _, r := range routes {
+		for _, f := range r.Feeds {
+			res, err := db.db.ExecContext(ctx, `UPDATE feeds SET etag = '', last_modified = ''
+				WHERE url = ? AND (etag <> '' OR last_modified <> '')
+				AND NOT EXISTS (SELECT 1 FROM channel_feeds WHERE channel_id = ? AND feed_url = ?)`, f, r.ChannelID, f)
+			if err != nil {
+				return reset, fmt.Errorf("sqlite: refetch %q: %w", f, err)
+			}
+			n, _ := res.RowsAffected()
+			reset += int(n)
+		}
+	}
+	return reset, nil
+}

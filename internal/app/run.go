@@ -85,7 +85,7 @@ type runner struct {
 	health  *bot.Health
 	index   *related.Index
 	poller  *articles.Poller
-	poster  *bot.Poster
+	poster  *channelPosters
 	archive *archive.Archive
 	bot     *bot.Bot
 	ask     *commands.Ask
@@ -135,8 +135,19 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	fetcher := articles.NewFetcher(nil)
+	routes := routesOf(r.cfg, feeds)
+	if !r.dryRun {
+		dropped, err := prepareDeliveries(ctx, db, r.cfg, routes)
+		if err != nil {
+			return err
+		}
+		if dropped > 0 {
+			r.log.Info("dropped pending posts that no route leads to any more", "posts", dropped)
+		}
+	}
 	r.poller = articles.NewPoller(db, fetcher, feeds, r.cfg.BacklogLimit, r.log)
 	r.poller.Patience = pollPatience
+	r.poller.Routes = routes
 
 	var sender bot.Sender
 	if r.dryRun {
@@ -149,15 +160,12 @@ func (r *runner) run(ctx context.Context) error {
 		defer r.bot.Close()
 		sender = bot.NewDiscordSender(r.bot.Session())
 	}
-	r.poster = bot.NewPoster(bot.PosterOptions{
-		Store:     db,
-		Sender:    sender,
-		ChannelID: r.cfg.NewsChannelID,
-		RoleID:    r.cfg.NewsRoleID,
-		Also:      r.alsoRead,
-		Problems:  r.health,
-		Log:       r.log,
-		DryRun:    r.dryRun,
+	r.poster = newChannelPosters(db, routes, r.cfg.RoutesFile != "", bot.PosterOptions{
+		Sender:   sender,
+		Also:     r.alsoRead,
+		Problems: r.health,
+		Log:      r.log,
+		DryRun:   r.dryRun,
 	})
 
 	if !r.dryRun {
