@@ -201,4 +201,3 @@ func (b *Bot) checkPermissions() {
 		b.log.Info("permission granted again", "problem", key)
 	}
 }
-

@@ -193,4 +193,3 @@ func accessProblem(f failure, channelID string, reading bool) string {
 		return fmt.Sprintf("Discord refused access to news channel %s (HTTP %d, code %d)", channelID, f.status, f.code)
 	}
 }
-
