@@ -48,6 +48,9 @@ type Options struct {
 	APIURL        string // DISCORD_API_URL, applied with SetAPIBase at Open; "" leaves the endpoints as they are
 	GuildID       string // DISCORD_GUILD_ID: register commands there; must be the news channel's guild
 	NewsChannelID string
+	// RouteChannels are the channels routes post to (ROUTES_FILE); without
+	// them NewsChannelID is the one news channel.
+	RouteChannels []RouteChannel
 	TeamChannelID string // optional; checked like the news channel when set
 	Commands      []commands.Command
 	Health        *Health      // nil: a private one
@@ -79,7 +82,8 @@ type Bot struct {
 	appID    string
 	botID    string
 	removers []func()
-	missing  map[string]bool // permission problem keys currently reported
+	missing  map[string]bool               // permission problem keys currently reported
+	channels map[string]*discordgo.Channel // route channels as last read
 	opened   bool
 	closed   bool
 	seen     map[string]chan struct{} // guild id -> closed at its GUILD_CREATE
@@ -109,12 +113,13 @@ func New(o Options) *Bot {
 		o.ReadyTimeout = DefaultReadyTimeout
 	}
 	b := &Bot{
-		o:       o,
-		log:     o.Log,
-		health:  o.Health,
-		cmds:    append([]commands.Command(nil), o.Commands...),
-		missing: map[string]bool{},
-		seen:    map[string]chan struct{}{},
+		o:        o,
+		log:      o.Log,
+		health:   o.Health,
+		cmds:     append([]commands.Command(nil), o.Commands...),
+		missing:  map[string]bool{},
+		channels: map[string]*discordgo.Channel{},
+		seen:     map[string]chan struct{}{},
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.rctx, b.rcancel = context.WithCancel(context.Background())
@@ -187,7 +192,7 @@ func (b *Bot) Open(ctx context.Context) error {
 	b.addHandler(b.onResumed)
 	b.addHandler(b.onGuildCreate)
 	// Permissions change with roles, overwrites and the bot's own roles.
-	b.addHandler(func(_ *discordgo.Session, _ *discordgo.ChannelUpdate) { b.checkPermissions() })
+	b.addHandler(b.onChannelUpdate)
 	b.addHandler(func(_ *discordgo.Session, _ *discordgo.GuildRoleUpdate) { b.checkPermissions() })
 	b.addHandler(func(_ *discordgo.Session, _ *discordgo.GuildRoleDelete) { b.checkPermissions() })
 	b.addHandler(func(_ *discordgo.Session, _ *discordgo.GuildMemberUpdate) { b.checkPermissions() })

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/bwmarrin/discordgo"
 )
@@ -12,36 +13,160 @@ import (
 // The channels the bot serves: the news (route) channels and the team
 // channel, read at start for the guild, and their permissions kept checked.
 
-// findGuild reads the news channel to learn the guild, and checks
-// DISCORD_GUILD_ID and the team channel against it.
+// RouteChannel is a channel that routes post to.
+type RouteChannel struct {
+	ID      string
+	Routes  []string // the routes that lead there (names)
+	Thread  bool     // a thread on each post
+	Publish bool     // publish each post (announcement channels)
+}
+
+// routeChannels returns the channels posts go to: Options.RouteChannels,
+// else NEWS_CHANNEL_ID as the one channel (of no named route).
+func (b *Bot) routeChannels() []RouteChannel {
+	if len(b.o.RouteChannels) > 0 {
+		return b.o.RouteChannels
+	}
+	return []RouteChannel{{ID: b.o.NewsChannelID}}
+}
+
+// label names a route channel in errors: its routes, or NEWS_CHANNEL_ID.
+func (rc RouteChannel) label() string {
+	switch len(rc.Routes) {
+	case 0:
+		return "NEWS_CHANNEL_ID " + rc.ID
+	case 1:
+		return fmt.Sprintf("route %q: channel %s", rc.Routes[0], rc.ID)
+	default:
+		return fmt.Sprintf("routes %q: channel %s", strings.Join(rc.Routes, `", "`), rc.ID)
+	}
+}
+
+// problemKey is the /healthz key of a route channel that cannot be read.
+func (rc RouteChannel) problemKey() string {
+	if len(rc.Routes) == 0 {
+		return "news_channel"
+	}
+	return "route_channel:" + rc.ID
+}
+
+// RouteKinds are the kinds of channel a route may post to.
+var RouteKinds = map[discordgo.ChannelType]string{
+	discordgo.ChannelTypeGuildText:  "text",
+	discordgo.ChannelTypeGuildNews:  "announcement",
+	discordgo.ChannelTypeGuildForum: "forum",
+}
+
+// KindName names a channel type for messages.
+func KindName(t discordgo.ChannelType) string {
+	if n, ok := RouteKinds[t]; ok {
+		return n
+	}
+	switch t {
+	case discordgo.ChannelTypeGuildVoice:
+		return "voice"
+	case discordgo.ChannelTypeGuildCategory:
+		return "category"
+	case discordgo.ChannelTypeGuildStageVoice:
+		return "stage"
+	case discordgo.ChannelTypeGuildMedia:
+		return "media"
+	case discordgo.ChannelTypeGuildPublicThread, discordgo.ChannelTypeGuildPrivateThread, discordgo.ChannelTypeGuildNewsThread:
+		return "thread"
+	case discordgo.ChannelTypeDM, discordgo.ChannelTypeGroupDM:
+		return "direct message"
+	}
+	return fmt.Sprintf("type %d", int(t))
+}
+
+// findGuild reads every route channel (at start: their kinds are kept, and
+// kept current from CHANNEL_UPDATE) to learn the guild, and checks that
+// they, DISCORD_GUILD_ID and the team channel agree on it. A channel of
+// another kind than text, announcement or forum stops the start; one the
+// bot cannot read is reported and its posts wait until it is fixed.
 func (b *Bot) findGuild(ctx context.Context) (string, error) {
-	news, err := b.channel(ctx, "NEWS_CHANNEL_ID", b.o.NewsChannelID)
-	var ae *accessError
-	switch {
-	case errors.As(err, &ae):
-		// No access or no such channel: like a post that gets 403/404, it
-		// is reported and news waits until it is fixed, if the guild can be
+	guildID, first := "", ""
+	var firstErr error
+	for _, rc := range b.routeChannels() {
+		name := "NEWS_CHANNEL_ID"
+		if len(rc.Routes) > 0 {
+			name = rc.label()
+		}
+		ch, err := b.channel(ctx, name, rc.ID)
+		var ae *accessError
+		switch {
+		case errors.As(err, &ae):
+			b.reportChannel(rc.problemKey(), ae)
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		case err != nil:
+			return "", err
+		}
+		if ch.GuildID == "" {
+			return "", fmt.Errorf("discord: %s is not a server channel", rc.label())
+		}
+		if _, ok := RouteKinds[ch.Type]; !ok {
+			return "", fmt.Errorf("discord: %s is a %s channel; news goes to a text, announcement or forum channel", rc.label(), KindName(ch.Type))
+		}
+		if b.o.GuildID != "" && b.o.GuildID != ch.GuildID {
+			return "", fmt.Errorf("discord: DISCORD_GUILD_ID %s is not the guild of %s (that is %s)", b.o.GuildID, rc.label(), ch.GuildID)
+		}
+		if guildID != "" && ch.GuildID != guildID {
+			return "", fmt.Errorf("discord: %s is in guild %s, not in guild %s of %s; newsbot serves one guild", rc.label(), ch.GuildID, guildID, first)
+		}
+		guildID, first = ch.GuildID, rc.label()
+		b.keepChannel(ch)
+	}
+	if guildID == "" {
+		// No news channel can be read: like a post that gets 403/404, it is
+		// reported and news waits until it is fixed, if the guild can be
 		// known otherwise; commands keep working meanwhile.
 		g := b.fallbackGuild()
 		if g == "" {
-			return "", err
+			return "", firstErr
 		}
-		b.reportChannel("news_channel", ae)
 		b.checkTeam(ctx, g)
 		return g, nil
-	case err != nil:
+	}
+	if err := b.checkTeam(ctx, guildID); err != nil {
 		return "", err
 	}
-	if news.GuildID == "" {
-		return "", fmt.Errorf("discord: NEWS_CHANNEL_ID %s is not a server channel", news.ID)
+	return guildID, nil
+}
+
+// keepChannel records a route channel as read.
+func (b *Bot) keepChannel(ch *discordgo.Channel) {
+	c := *ch
+	b.mu.Lock()
+	b.channels[ch.ID] = &c
+	b.mu.Unlock()
+}
+
+// onChannelUpdate keeps a route channel's kind, flags and tags current.
+func (b *Bot) onChannelUpdate(_ *discordgo.Session, u *discordgo.ChannelUpdate) {
+	if u.Channel != nil {
+		b.mu.Lock()
+		_, ours := b.channels[u.ID]
+		b.mu.Unlock()
+		if ours {
+			b.keepChannel(u.Channel)
+		}
 	}
-	if b.o.GuildID != "" && b.o.GuildID != news.GuildID {
-		return "", fmt.Errorf("discord: DISCORD_GUILD_ID %s is not the guild of NEWS_CHANNEL_ID %s (that is %s)", b.o.GuildID, news.ID, news.GuildID)
+	b.checkPermissions()
+}
+
+// RouteChannel returns a route channel as last read (at start, or from a
+// CHANNEL_UPDATE): kind, flags, forum tags. nil when it could not be read.
+func (b *Bot) RouteChannel(id string) *discordgo.Channel {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if c, ok := b.channels[id]; ok {
+		cc := *c
+		return &cc
 	}
-	if err := b.checkTeam(ctx, news.GuildID); err != nil {
-		return "", err
-	}
-	return news.GuildID, nil
+	return nil
 }
 
 // checkTeam checks that the team channel is in the guild; one the bot
@@ -145,7 +270,14 @@ func (b *Bot) checkPermissions() {
 		id    string
 		needs []Need
 	}
-	targets := []target{{b.o.NewsChannelID, NewsChannelNeeds}}
+	var targets []target
+	for _, rc := range b.routeChannels() {
+		needs := NewsChannelNeeds
+		if ch := b.RouteChannel(rc.ID); ch != nil {
+			needs = RouteChannelNeeds(ch.Type, rc.Thread)
+		}
+		targets = append(targets, target{rc.ID, needs})
+	}
 	if b.o.TeamChannelID != "" {
 		targets = append(targets, target{b.o.TeamChannelID, TeamChannelNeeds})
 	}

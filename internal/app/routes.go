@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/bwmarrin/discordgo"
 	"github.com/newsbot/newsbot/articles"
 	"github.com/newsbot/newsbot/bot"
 	"github.com/newsbot/newsbot/internal/config"
@@ -123,6 +124,64 @@ func (cp *channelPosters) ReportFailed(ctx context.Context) error {
 	for _, p := range cp.posters {
 		if err := p.ReportFailed(ctx); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// routeChannels describes the route channels for the bot (nil without
+// ROUTES_FILE: the bot then serves NEWS_CHANNEL_ID as before).
+func routeChannels(cfg config.Config) []bot.RouteChannel {
+	if cfg.RoutesFile == "" {
+		return nil
+	}
+	var out []bot.RouteChannel
+	at := map[string]int{}
+	for _, r := range cfg.Routes {
+		i, ok := at[r.ChannelID]
+		if !ok {
+			i = len(out)
+			at[r.ChannelID] = i
+			out = append(out, bot.RouteChannel{ID: r.ChannelID, Thread: r.Thread, Publish: r.Publish})
+		}
+		out[i].Routes = append(out[i].Routes, r.Name)
+	}
+	return out
+}
+
+// checkRouteKinds checks the keys that depend on a route channel's kind
+// once the channels are read (channel returns nil for one that could not
+// be read: it is reported elsewhere).
+func checkRouteKinds(routes []config.Route, channel func(id string) *discordgo.Channel) error {
+	for _, r := range routes {
+		ch := channel(r.ChannelID)
+		if ch == nil {
+			continue
+		}
+		kind := bot.KindName(ch.Type)
+		switch ch.Type {
+		case discordgo.ChannelTypeGuildForum:
+			if r.ThreadSet {
+				return r.Errorf("thread", "posts to forum %s, whose posts are threads already; remove thread", ch.ID)
+			}
+			if r.PublishSet {
+				return r.Errorf("publish", "posts to forum %s, whose posts cannot be published; remove publish", ch.ID)
+			}
+			if r.ForumTag != "" && bot.ForumTagID(ch, r.ForumTag) == "" {
+				return r.Errorf("forum_tag", "is %q, which is not a tag of forum %s (its tags: %s)", r.ForumTag, ch.ID, bot.ForumTagNames(ch))
+			}
+			if ch.Flags&discordgo.ChannelFlagRequireTag != 0 && r.ForumTag == "" {
+				return r.Errorf("forum_tag", "is missing: forum %s requires a tag on each post; name one of its tags (%s) for articles whose categories match none", ch.ID, bot.ForumTagNames(ch))
+			}
+		case discordgo.ChannelTypeGuildText:
+			if r.PublishSet {
+				return r.Errorf("publish", "is set but channel %s is a text channel; only announcement channels publish", ch.ID)
+			}
+			fallthrough
+		default:
+			if r.ForumTag != "" {
+				return r.Errorf("forum_tag", "is set but channel %s is a channel of kind %s, not a forum", ch.ID, kind)
+			}
 		}
 	}
 	return nil

@@ -37,6 +37,7 @@ func (r *runner) openDiscord(ctx context.Context) error {
 		Session:       s,
 		GuildID:       r.cfg.GuildID,
 		NewsChannelID: r.cfg.NewsChannelID,
+		RouteChannels: routeChannels(r.cfg),
 		TeamChannelID: r.cfg.TeamChannelID,
 		Commands:      cmds,
 		Health:        r.health,
@@ -45,7 +46,7 @@ func (r *runner) openDiscord(ctx context.Context) error {
 	if err := r.bot.Open(ctx); err != nil {
 		return err
 	}
-	return nil
+	return checkRouteKinds(r.cfg.Routes, r.bot.RouteChannel)
 }
 
 func (r *runner) newArchive(fetcher *articles.Fetcher) *archive.Archive {
