@@ -66,6 +66,9 @@ type Article struct {
 	// the channel and the roles its post mentions.
 	Routes []string
 	Roles  []string
+	// LastAttempt is when the delivery's last send was attempted (zero when
+	// unknown): an uncertain forum post is looked for back to it.
+	LastAttempt time.Time
 }
 
 // ExcerptLen is the most runes an excerpt holds.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"time"
 )
 
 // Route sends the articles of some feeds that its filter accepts to one
@@ -36,6 +37,31 @@ func DeliveryNonce(a Article, channelID string) string {
 	return "nd" + hex.EncodeToString(sum[:])[:22]
 }
 
+// FollowUps says what follows a post in its channel once it is posted.
+type FollowUps struct {
+	Publish bool // crosspost it (announcement channels)
+	Thread  bool // open a discussion thread on it
+}
+
+// FollowUpKind is a kind of follow-up.
+type FollowUpKind string
+
+const (
+	FollowPublish FollowUpKind = "publish"
+	FollowThread  FollowUpKind = "thread"
+)
+
+// FollowUp is one pending follow-up of a posted delivery.
+type FollowUp struct {
+	Kind      FollowUpKind
+	ArticleID int64
+	ChannelID string
+	MessageID string
+	Title     string // the article's title (thread name)
+	URL       string // the article's link (thread name when it has no title)
+	Error     string // the last failure, if any
+}
+
 // DeliveryStore keeps the deliveries of articles to channels.
 type DeliveryStore interface {
 	// ChannelPosts is the posting state machine of one channel's deliveries:
@@ -43,7 +69,15 @@ type DeliveryStore interface {
 	// articles whose State, MessageID, Attempts, LastError, Routes and Roles
 	// are the delivery's; Mark* change the delivery of that article to the
 	// channel.
-	ChannelPosts(channelID string) PostStore
+	ChannelPosts(channelID string, follow FollowUps) PostStore
+	// DueFollowUps returns up to limit of channelID's posted deliveries
+	// whose follow-up kind is pending and not held off past now, oldest
+	// post first.
+	DueFollowUps(ctx context.Context, channelID string, kind FollowUpKind, now time.Time, limit int) ([]FollowUp, error)
+	// FollowUpDone ends a follow-up: done, or failed for good (msg says why).
+	FollowUpDone(ctx context.Context, f FollowUp, failed bool, msg string) error
+	// FollowUpLater holds a follow-up off until after (a 429, a 5xx).
+	FollowUpLater(ctx context.Context, f FollowUp, after time.Time, msg string) error
 	// AdoptDeliveries gives the deliveries recorded without a channel (by a
 	// version before routes, or a fetch without NEWS_CHANNEL_ID) to
 	// channelID, and returns how many it moved.

@@ -219,19 +219,22 @@ func (db *DB) DropStaleDeliveries(ctx context.Context, routes []articles.Route) 
 }
 
 // ChannelPosts returns the posting state machine of channelID's deliveries.
-func (db *DB) ChannelPosts(channelID string) articles.PostStore {
-	return &channelPosts{db: db, channel: channelID}
+// Marking one posted queues the follow-ups follow asks for in the same
+// UPDATE, so that a crash cannot lose them.
+func (db *DB) ChannelPosts(channelID string, follow articles.FollowUps) articles.PostStore {
+	return &channelPosts{db: db, channel: channelID, follow: follow}
 }
 
 // channelPosts is articles.PostStore over one channel's deliveries.
 type channelPosts struct {
 	db      *DB
 	channel string
+	follow  articles.FollowUps
 }
 
 const deliveryColumns = `a.id, a.site, a.key, a.guid, a.url, a.title, a.summary, a.text, a.author, a.published,
 	a.image, a.categories, a.links, a.needs_full_text, a.feed_url, a.feed_title, a.first_seen,
-	d.state, d.message_id, d.attempts, d.last_error, d.routes, d.roles`
+	d.state, d.message_id, d.attempts, d.last_error, d.routes, d.roles, d.attempt_at`
 
 // withExtra scans the columns scanArticle reads plus more.
 type withExtra struct {
@@ -251,11 +254,12 @@ func (c *channelPosts) query(ctx context.Context, where string, args ...any) ([]
 	var as []articles.Article
 	for rows.Next() {
 		var routes, roles string
-		a, err := scanArticle(withExtra{rows, []any{&routes, &roles}})
+		var attemptAt sql.NullInt64
+		a, err := scanArticle(withExtra{rows, []any{&routes, &roles, &attemptAt}})
 		if err != nil {
 			return nil, err
 		}
-		a.Routes, a.Roles = splitNames(routes), splitNames(roles)
+		a.Routes, a.Roles, a.LastAttempt = splitNames(routes), splitNames(roles), timeFrom(attemptAt)
 		as = append(as, a)
 	}
 	return as, rows.Err()
@@ -282,15 +286,17 @@ func (c *channelPosts) Failed(ctx context.Context, limit int) ([]articles.Articl
 
 func (c *channelPosts) MarkSending(ctx context.Context, id int64) error {
 	return c.transition(ctx, "mark sending", id,
-		`UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?
-		WHERE article_id = ? AND channel_id = ? AND state IN ('pending', 'sending')`, nil, c.db.nowNanos(), id, c.channel)
+		`UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?1, attempt_at = ?1
+		WHERE article_id = ?2 AND channel_id = ?3 AND state IN ('pending', 'sending')`, nil, c.db.nowNanos(), id, c.channel)
 }
 
 func (c *channelPosts) MarkPosted(ctx context.Context, id int64, messageID string) error {
 	return c.transition(ctx, "mark posted", id,
-		`UPDATE deliveries SET state = 'posted', message_id = ?, last_error = '', updated_at = ?
+		`UPDATE deliveries SET state = 'posted', message_id = ?, last_error = '', updated_at = ?,
+			publish_state = ?, thread_state = ?
 		WHERE article_id = ? AND channel_id = ? AND state IN ('pending', 'sending', 'failed')`,
-		[]articles.State{articles.StatePosted}, messageID, c.db.nowNanos(), id, c.channel)
+		[]articles.State{articles.StatePosted}, messageID, c.db.nowNanos(),
+		queued(c.follow.Publish), queued(c.follow.Thread), id, c.channel)
 }
 
 func (c *channelPosts) MarkRetry(ctx context.Context, id int64, msg string, sent bool) error {
@@ -355,4 +361,86 @@ func (db *DB) RefetchForNewChannels(ctx context.Context, routes []articles.Route
 		}
 	}
 	return reset, nil
+}
+
+// queued is the state of a follow-up asked for (pending) or not ("").
+func queued(asked bool) string {
+	if asked {
+		return "pending"
+	}
+	return ""
+}
+
+// followColumns maps a follow-up kind to its state, hold-off and error
+// columns (fixed names, never user input).
+func followColumns(kind articles.FollowUpKind) (state, after, errCol string, err error) {
+	switch kind {
+	case articles.FollowPublish:
+		return "publish_state", "publish_after", "publish_error", nil
+	case articles.FollowThread:
+		return "thread_state", "thread_after", "thread_error", nil
+	}
+	return "", "", "", fmt.Errorf("sqlite: unknown follow-up %q", kind)
+}
+
+// DueFollowUps returns channelID's posted deliveries whose follow-up kind
+// is pending and not held off past now, oldest post first.
+func (db *DB) DueFollowUps(ctx context.Context, channelID string, kind articles.FollowUpKind, now time.Time, limit int) ([]articles.FollowUp, error) {
+	state, after, errCol, err := followColumns(kind)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT d.article_id, d.message_id, a.title, a.url, d.`+errCol+`
+		FROM deliveries d JOIN articles a ON a.id = d.article_id
+		WHERE d.channel_id = ? AND d.state = 'posted' AND d.`+state+` = 'pending'
+			AND (d.`+after+` IS NULL OR d.`+after+` <= ?)
+		ORDER BY a.published, a.first_seen, a.id DESC LIMIT ?`, channelID, timeNanos(now), sqlLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: due %s in channel %s: %w", kind, channelID, err)
+	}
+	defer rows.Close()
+	var out []articles.FollowUp
+	for rows.Next() {
+		f := articles.FollowUp{Kind: kind, ChannelID: channelID}
+		if err := rows.Scan(&f.ArticleID, &f.MessageID, &f.Title, &f.URL, &f.Error); err != nil {
+			return nil, fmt.Errorf("sqlite: due %s in channel %s: %w", kind, channelID, err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: due %s in channel %s: %w", kind, channelID, err)
+	}
+	return out, nil
+}
+
+// FollowUpDone ends a pending follow-up, done or failed for good.
+func (db *DB) FollowUpDone(ctx context.Context, f articles.FollowUp, failed bool, msg string) error {
+	state, after, errCol, err := followColumns(f.Kind)
+	if err != nil {
+		return err
+	}
+	to := "done"
+	if failed {
+		to = "failed"
+	}
+	_, err = db.db.ExecContext(ctx, `UPDATE deliveries SET `+state+` = ?, `+after+` = NULL, `+errCol+` = ?
+		WHERE article_id = ? AND channel_id = ? AND `+state+` = 'pending'`, to, msg, f.ArticleID, f.ChannelID)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s of %d in channel %s: %w", f.Kind, f.ArticleID, f.ChannelID, err)
+	}
+	return nil
+}
+
+// FollowUpLater holds a pending follow-up off until after.
+func (db *DB) FollowUpLater(ctx context.Context, f articles.FollowUp, after time.Time, msg string) error {
+	state, afterCol, errCol, err := followColumns(f.Kind)
+	if err != nil {
+		return err
+	}
+	_, err = db.db.ExecContext(ctx, `UPDATE deliveries SET `+afterCol+` = ?, `+errCol+` = ?
+		WHERE article_id = ? AND channel_id = ? AND `+state+` = 'pending'`, timeNanos(after), msg, f.ArticleID, f.ChannelID)
+	if err != nil {
+		return fmt.Errorf("sqlite: hold off %s of %d in channel %s: %w", f.Kind, f.ArticleID, f.ChannelID, err)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/newsbot/newsbot/articles"
 )
@@ -13,7 +14,7 @@ const feedA = "https://ex.com/feed"
 
 func channelTitles(t *testing.T, db *DB, channel string) []string {
 	t.Helper()
-	due, err := db.ChannelPosts(channel).Due(context.Background(), 0)
+	due, err := db.ChannelPosts(channel, articles.FollowUps{}).Due(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestDeliveryStateMachinePerChannel(t *testing.T) {
 	ctx := context.Background()
 	routes := []articles.Route{{Name: "a", Feeds: []string{feedA}, ChannelID: "10"}, {Name: "b", Feeds: []string{feedA}, ChannelID: "11"}}
 	record(t, db, routedPoll(tenItems()[:1], routes...), 1)
-	a, b := db.ChannelPosts("10"), db.ChannelPosts("11")
+	a, b := db.ChannelPosts("10", articles.FollowUps{Publish: true}), db.ChannelPosts("11", articles.FollowUps{})
 	due, _ := a.Due(ctx, 0)
 	id := due[0].ID
 	if err := a.MarkSending(ctx, id); err != nil {
@@ -87,6 +88,30 @@ func TestDeliveryStateMachinePerChannel(t *testing.T) {
 	if err := a.MarkSending(ctx, id); err == nil {
 		t.Error("a posted delivery went back to sending")
 	}
+	// Posting queued the publish (asked for channel 10), not a thread.
+	now := epoch.AddDate(2, 0, 0)
+	pubs, err := db.DueFollowUps(ctx, "10", articles.FollowPublish, now, 0)
+	if err != nil || len(pubs) != 1 || pubs[0].MessageID != "m1" || pubs[0].Title != "Post 9" {
+		t.Fatalf("due publishes %+v %v", pubs, err)
+	}
+	if th, _ := db.DueFollowUps(ctx, "10", articles.FollowThread, now, 0); len(th) != 0 {
+		t.Errorf("thread queued though not asked: %+v", th)
+	}
+	if err := db.FollowUpLater(ctx, pubs[0], now.Add(time.Hour), "429"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := db.DueFollowUps(ctx, "10", articles.FollowPublish, now.Add(time.Minute), 0); len(p) != 0 {
+		t.Errorf("held-off publish is due: %+v", p)
+	}
+	if p, _ := db.DueFollowUps(ctx, "10", articles.FollowPublish, now.Add(time.Hour), 0); len(p) != 1 || p[0].Error != "429" {
+		t.Errorf("publish not due after its hold-off: %+v", p)
+	}
+	if err := db.FollowUpDone(ctx, pubs[0], false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := db.DueFollowUps(ctx, "10", articles.FollowPublish, now.Add(time.Hour), 0); len(p) != 0 {
+		t.Errorf("done publish still due: %+v", p)
+	}
 	if due, _ := b.Due(ctx, 0); len(due) != 1 || due[0].State != articles.StatePending {
 		t.Errorf("the other channel's delivery moved: %+v", due)
 	}
@@ -96,7 +121,7 @@ func TestDeliveryStateMachinePerChannel(t *testing.T) {
 	if f, _ := b.Failed(ctx, 0); len(f) != 1 || f[0].LastError != "400" {
 		t.Errorf("failed: %+v", f)
 	}
-	if err := db.ChannelPosts("12").MarkSending(ctx, id); err == nil {
+	if err := db.ChannelPosts("12", articles.FollowUps{}).MarkSending(ctx, id); err == nil {
 		t.Error("no delivery to channel 12, yet it was marked")
 	}
 }

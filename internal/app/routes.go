@@ -82,7 +82,7 @@ func newChannelPosters(store articles.DeliveryStore, routes []articles.Route, na
 	cp := &channelPosters{}
 	for _, ch := range order {
 		o := base
-		o.Store = store.ChannelPosts(ch)
+		o.Store = store.ChannelPosts(ch, articles.FollowUps{})
 		o.ChannelID = ch
 		o.RoleID = ""
 		if named {

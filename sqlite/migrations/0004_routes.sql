@@ -18,9 +18,21 @@ CREATE TABLE deliveries (
     attempts   INTEGER NOT NULL DEFAULT 0,
     last_error TEXT NOT NULL DEFAULT '',
     updated_at INTEGER NOT NULL,
+    attempt_at INTEGER,                -- when the last send was attempted (forum posts are looked for back to it)
+    -- Follow-ups of a posted delivery, queued by the same UPDATE that marks
+    -- it posted, each with its own hold-off: publishing (announcement
+    -- channels) and a discussion thread on the post.
+    publish_state TEXT NOT NULL DEFAULT '' CHECK (publish_state IN ('', 'pending', 'done', 'failed')),
+    publish_after INTEGER,
+    publish_error TEXT NOT NULL DEFAULT '',
+    thread_state  TEXT NOT NULL DEFAULT '' CHECK (thread_state IN ('', 'pending', 'done', 'failed')),
+    thread_after  INTEGER,
+    thread_error  TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (article_id, channel_id)
 );
 CREATE INDEX deliveries_channel_state ON deliveries (channel_id, state);
+CREATE INDEX deliveries_publish ON deliveries (channel_id, publish_state);
+CREATE INDEX deliveries_thread ON deliveries (channel_id, thread_state);
 
 CREATE TABLE channel_feeds (
     channel_id TEXT NOT NULL,
