@@ -333,3 +333,29 @@ func (b *Bot) checkPermissions() {
 		b.log.Info("permission granted again", "problem", key)
 	}
 }
+
+// HasPermission reports whether the bot holds perm in channelID, by the
+// gateway's state (false when it cannot tell).
+func (b *Bot) HasPermission(channelID string, perm int64) bool {
+	b.mu.Lock()
+	guildID, botID := b.guildID, b.botID
+	b.mu.Unlock()
+	if guildID == "" || botID == "" || b.s.State == nil {
+		return false
+	}
+	guild, err := b.s.State.Guild(guildID)
+	if err != nil {
+		return false
+	}
+	member, err := b.s.State.Member(guildID, botID)
+	if err != nil {
+		return false
+	}
+	ch, err := b.s.State.Channel(channelID)
+	if err != nil {
+		return false
+	}
+	b.s.State.RLock()
+	defer b.s.State.RUnlock()
+	return ComputePermissions(guild, member, ch)&perm == perm
+}

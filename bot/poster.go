@@ -61,6 +61,8 @@ type PosterOptions struct {
 	Also     func(a articles.Article) []articles.Article
 	Problems ProblemReporter // may be nil
 	Log      *slog.Logger    // nil: slog.Default()
+	// Forum, when set, makes ChannelID a forum: each article a forum post.
+	Forum *Forum
 	// DryRun prints (through Sender) each due article once per process and
 	// never changes its state.
 	DryRun bool
@@ -249,7 +251,11 @@ func (r *run) post(ctx context.Context, a articles.Article) (result, error) {
 	}
 	if a.State == articles.StateSending {
 		// An earlier attempt may have reached Discord: look before sending again.
-		found, ok, err := r.find(ctx, a)
+		find := r.find
+		if p.o.Forum != nil {
+			find = r.findForum
+		}
+		found, ok, err := find(ctx, a)
 		if err != nil || !ok {
 			return stop, err
 		}
@@ -275,7 +281,13 @@ func (r *run) post(ctx context.Context, a articles.Article) (result, error) {
 		return stop, fmt.Errorf("bot: mark article %d sending: %w", a.ID, err)
 	}
 	start := time.Now()
-	id, sendErr := p.o.Sender.Send(ctx, p.o.ChannelID, m, p.nonce(a))
+	var id string
+	var sendErr error
+	if p.o.Forum != nil {
+		id, sendErr = p.sendForum(ctx, a, m)
+	} else {
+		id, sendErr = p.o.Sender.Send(ctx, p.o.ChannelID, m, p.nonce(a))
+	}
 	postSeconds.Observe(time.Since(start).Seconds())
 	if sendErr == nil {
 		if err := p.o.Store.MarkPosted(sctx, a.ID, id); err != nil {
@@ -287,6 +299,16 @@ func (r *run) post(ctx context.Context, a articles.Article) (result, error) {
 		return posted, nil
 	}
 	f := classify(sendErr)
+	if p.o.Forum != nil {
+		if msg, hold := forumHold(f); hold {
+			if err := p.o.Store.MarkRetry(sctx, a.ID, sendErr.Error(), false); err != nil {
+				return stop, fmt.Errorf("bot: mark article %d for retry: %w", a.ID, err)
+			}
+			p.reportAccess(fmt.Sprintf("forum %s: %s", p.o.ChannelID, msg), sendErr)
+			postsTotal.WithLabelValues("access", routeLabel(a)).Inc()
+			return stop, nil
+		}
+	}
 	switch f.kind {
 	case failPermanent:
 		msg := fmt.Sprintf("Discord refused the post (HTTP %d, code %d): %v", f.status, f.code, sendErr)
@@ -325,45 +347,6 @@ func (r *run) post(ctx context.Context, a articles.Article) (result, error) {
 		}
 		return stop, nil
 	}
-}
-
-// find looks for a among the channel's recent messages by its embed's URL
-// and returns the message id, or "" when it is not there. ok false ends the
-// run (the channel could not be read, so sending again could duplicate).
-func (r *run) find(ctx context.Context, a articles.Article) (id string, ok bool, err error) {
-	p := r.p
-	if !r.read {
-		ms, err := p.o.Sender.Recent(ctx, p.o.ChannelID, recentLimit)
-		if err != nil {
-			if ctx.Err() != nil {
-				return "", false, ctx.Err()
-			}
-			f := classify(err)
-			if f.kind == failAccess {
-				p.reportAccess(accessProblem(f, p.o.ChannelID, true), err)
-			} else {
-				p.log.Warn("cannot read the news channel to check an earlier attempt; retried on the next run",
-					slog.Int64("article_id", a.ID), slog.String("channel_id", p.o.ChannelID), slog.Any("error", err))
-			}
-			return "", false, nil
-		}
-		r.recent, r.read = ms, true
-	}
-	want := articles.CanonicalURL(a.URL)
-	if want == "" {
-		return "", true, nil
-	}
-	for _, m := range r.recent {
-		if m == nil || (m.Author != nil && !m.Author.Bot) {
-			continue
-		}
-		for _, e := range m.Embeds {
-			if e != nil && articles.CanonicalURL(e.URL) == want {
-				return m.ID, true, nil
-			}
-		}
-	}
-	return "", true, nil
 }
 
 // succeeded clears the problems a success disproves.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/newsbot/newsbot/articles"
@@ -59,38 +60,117 @@ func prepareDeliveries(ctx context.Context, store articles.DeliveryStore, cfg co
 	return dropped, nil
 }
 
-// channelPosters holds one Poster per route channel: each channel posts on
-// its own, so that a failure, a rate limit or a missing permission in one
-// holds back only that channel.
+// channelPosters holds one Poster per route channel, and the workers that
+// publish posts and open threads on them: each channel posts on its own, so
+// that a failure, a rate limit or a missing permission in one holds back
+// only that channel, and follow-ups never hold back posting.
 type channelPosters struct {
 	posters []*bot.Poster
+	workers []*bot.FollowUpWorker
+}
+
+// discordKinds is what per-kind posting needs from Discord (nil in a dry
+// run: every channel is then printed as text).
+type discordKinds struct {
+	b       *bot.Bot
+	timeout time.Duration // the HTTP client's
+}
+
+// routeChannelSpec is what the routes of one channel ask for.
+type routeChannelSpec struct {
+	id       string
+	names    []string
+	thread   bool
+	publish  bool
+	forumTag string
+}
+
+func channelSpecs(cfg config.Config, routes []articles.Route) []routeChannelSpec {
+	var out []routeChannelSpec
+	at := map[string]int{}
+	for _, r := range routes {
+		i, ok := at[r.ChannelID]
+		if !ok {
+			i = len(out)
+			at[r.ChannelID] = i
+			out = append(out, routeChannelSpec{id: r.ChannelID})
+		}
+		out[i].names = append(out[i].names, r.Name)
+	}
+	for _, r := range cfg.Routes { // routes of one channel agree (config)
+		if i, ok := at[r.ChannelID]; ok && cfg.RoutesFile != "" {
+			out[i].thread, out[i].publish, out[i].forumTag = r.Thread, r.Publish, r.ForumTag
+		}
+	}
+	return out
 }
 
 // newChannelPosters makes the posters of the routes' channels, each over
-// the channel's deliveries; base gives the options they share.
-// With named false (no ROUTES_FILE) the posters report problems as before
-// routes, under the keys of the news channel.
-func newChannelPosters(store articles.DeliveryStore, routes []articles.Route, named bool, base bot.PosterOptions) *channelPosters {
-	names := map[string][]string{}
-	var order []string
-	for _, r := range routes {
-		if _, ok := names[r.ChannelID]; !ok {
-			order = append(order, r.ChannelID)
-		}
-		names[r.ChannelID] = append(names[r.ChannelID], r.Name)
-	}
+// the channel's deliveries, by the channel's kind; base gives the options
+// they share. With named false (no ROUTES_FILE) the posters report problems
+// as before routes, under the keys of the news channel.
+func newChannelPosters(store articles.DeliveryStore, cfg config.Config, routes []articles.Route, named bool, base bot.PosterOptions, d *discordKinds) *channelPosters {
 	cp := &channelPosters{}
-	for _, ch := range order {
+	for _, spec := range channelSpecs(cfg, routes) {
 		o := base
-		o.Store = store.ChannelPosts(ch, articles.FollowUps{})
-		o.ChannelID = ch
+		o.ChannelID = spec.id
 		o.RoleID = ""
 		if named {
-			o.Routes = names[ch]
+			o.Routes = spec.names
 		}
+		var ch *discordgo.Channel
+		if d != nil {
+			ch = d.b.RouteChannel(spec.id)
+		}
+		follow := articles.FollowUps{}
+		if ch != nil {
+			switch ch.Type {
+			case discordgo.ChannelTypeGuildForum:
+				id := spec.id
+				o.Forum = &bot.Forum{
+					Channel:     func() *discordgo.Channel { return d.b.RouteChannel(id) },
+					FallbackTag: spec.forumTag,
+					Moderator:   func() bool { return d.b.HasPermission(id, discordgo.PermissionManageThreads) },
+					Posts:       bot.NewDiscordForum(d.b.Session()),
+					Timeout:     d.timeout,
+				}
+			case discordgo.ChannelTypeGuildNews:
+				follow.Publish = spec.publish
+				follow.Thread = spec.thread
+			default:
+				follow.Thread = spec.thread
+			}
+		}
+		o.Store = store.ChannelPosts(spec.id, follow)
 		cp.posters = append(cp.posters, bot.NewPoster(o))
+		if d == nil {
+			continue
+		}
+		fs, _ := store.(bot.FollowUpStore)
+		if fs == nil {
+			continue
+		}
+		if follow.Publish {
+			cp.workers = append(cp.workers, bot.NewPublishWorker(spec.id, o.Routes, fs, bot.NewDiscordPublisher(d.b.Session()), base.Problems, base.Log))
+		}
+		if follow.Thread {
+			cp.workers = append(cp.workers, bot.NewThreadWorker(spec.id, o.Routes, fs, bot.NewDiscordThreads(d.b.Session()), base.Problems, base.Log))
+		}
 	}
 	return cp
+}
+
+// Run runs the follow-up workers until ctx ends.
+func (cp *channelPosters) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, w := range cp.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.Run(ctx)
+		}()
+	}
+	wg.Wait()
 }
 
 // PostDue runs every channel's poster at once and returns how many posts
@@ -116,6 +196,9 @@ func (cp *channelPosters) PostDue(ctx context.Context) (int, error) {
 		}()
 	}
 	wg.Wait()
+	for _, w := range cp.workers {
+		w.Kick()
+	}
 	return total, first
 }
 

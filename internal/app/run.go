@@ -160,13 +160,17 @@ func (r *runner) run(ctx context.Context) error {
 		defer r.bot.Close()
 		sender = bot.NewDiscordSender(r.bot.Session())
 	}
-	r.poster = newChannelPosters(db, routes, r.cfg.RoutesFile != "", bot.PosterOptions{
+	var kinds *discordKinds
+	if r.bot != nil {
+		kinds = &discordKinds{b: r.bot, timeout: r.bot.Session().Client.Timeout}
+	}
+	r.poster = newChannelPosters(db, r.cfg, routes, r.cfg.RoutesFile != "", bot.PosterOptions{
 		Sender:   sender,
 		Also:     r.alsoRead,
 		Problems: r.health,
 		Log:      r.log,
 		DryRun:   r.dryRun,
-	})
+	}, kinds)
 
 	if !r.dryRun {
 		if err := r.poster.ReportFailed(ctx); err != nil {
@@ -233,6 +237,9 @@ func (r *runner) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 	})
 	if r.ask != nil {
 		start("ask", r.ask.Run)
+	}
+	if !r.dryRun {
+		start("follow-ups", r.poster.Run)
 	}
 	if r.archive != nil {
 		start("archive", func(ctx context.Context) { r.runArchive(ctx, feeds) })
