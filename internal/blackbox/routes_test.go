@@ -271,4 +271,3 @@ func TestRoutesFileRefused(t *testing.T) {
 		t.Errorf("ROUTES_FILE with FEED_URLS: exit %d, stderr:\n%s", code, stderr)
 	}
 }
-
