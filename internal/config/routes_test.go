@@ -196,3 +196,27 @@ func FuzzParseRoutes(f *testing.F) {
 		}
 	})
 }
+
+// The README's example routes file is valid.
+func TestReadmeRoutesExample(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Routes\n")
+	if !ok {
+		t.Fatal("README has no Routes section")
+	}
+	_, block, ok := strings.Cut(section, "```yaml\n")
+	if !ok {
+		t.Fatal("README's Routes section has no yaml block")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	rs, err := ParseRoutes("README.md", []byte(block), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 3 || rs[0].RoleID == "" || rs[2].ForumTag != "News" {
+		t.Errorf("README routes: %+v", rs)
+	}
+}
