@@ -1,14 +1,18 @@
 package app
 
 import (
+	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/newsbot/newsbot/internal/config"
 	"github.com/newsbot/newsbot/internal/discordtest"
 )
 
@@ -84,5 +88,27 @@ func TestCheckRoutes(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}
+	}
+}
+
+// Routes need no permission beyond the invite's: the link stays the same
+// and says what the routes use.
+func TestInviteWithRoutes(t *testing.T) {
+	fake := discordtest.New(t)
+	env := routesCheckEnv(t, fake, "routes:\n  - name: text\n    feeds: [%[1]s]\n    channel: \"400\"\n    thread: true\n")
+	var out syncBuffer
+	if code := Main(context.Background(), []string{"invite"}, IO{Stdout: &out, Stderr: &out, Getenv: config.MapEnv(env)}); code != 0 {
+		t.Fatalf("exit %d: %s", code, out.String())
+	}
+	line, _, _ := strings.Cut(out.String(), "\n")
+	u, err := url.Parse(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := u.Query().Get("permissions"), strconv.FormatInt(invitePermissionBits(), 10); got != want {
+		t.Errorf("permissions %s, want %s", got, want)
+	}
+	if !strings.Contains(out.String(), `Create Public Threads: a thread on each forwarded question; a thread on each post of routes "text"`) {
+		t.Errorf("invite does not say what the routes use:\n%s", out.String())
 	}
 }
