@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -60,5 +62,42 @@ func TestPrepareDeliveriesUpgrade(t *testing.T) {
 	}
 	if due, _ := db.ChannelPosts("400", articles.FollowUps{}).Due(ctx, 0); len(due) != 1 {
 		t.Errorf("NEWS_CHANNEL_ID due %+v", due)
+	}
+}
+
+// The dry run prints each post with its route: a channel reached by two
+// routes gets an article once, naming both.
+func TestDryRunShowsRoutes(t *testing.T) {
+	dir := t.TempDir()
+	feed := filepath.Join(dir, "feed.xml")
+	if err := os.WriteFile(feed, sampleFeed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	routes := filepath.Join(dir, "routes.yaml")
+	body := fmt.Sprintf(`routes:
+  - name: everything
+    feeds: [%[1]s]
+    channel: "400"
+  - name: also-everything
+    feeds: [%[1]s]
+    channel: "400"
+  - name: nothing
+    feeds: [%[1]s]
+    channel: "401"
+    include: {words: [no-such-word-anywhere]}
+`, feed)
+	if err := os.WriteFile(routes, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb syncBuffer
+	env := config.MapEnv(map[string]string{"ROUTES_FILE": routes, "BACKFILL_LIMIT": "0", "FULL_TEXT": "off"})
+	if code := Main(context.Background(), []string{"run", "--dry-run", "--once"}, IO{Stdout: &out, Stderr: &errb, Getenv: env}); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	if n := strings.Count(out.String(), "route:       everything, also-everything\n"); n != 3 {
+		t.Errorf("%d posts name both routes, want the 3 of the backlog:\n%s", n, out.String())
+	}
+	if strings.Contains(out.String(), "nothing") || strings.Count(out.String(), "──── post") != 3 {
+		t.Errorf("posts beyond the accepting routes':\n%s", out.String())
 	}
 }
