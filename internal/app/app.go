@@ -180,4 +180,7 @@ Configuration comes from the environment; a .env file in the working directory i
   FULL_TEXT         auto (read article pages of summary-only feeds) or off
   ASK_LIMIT         questions per member per period, default 3/10m
   LOG_LEVEL         debug, info, warn or error
+  INTERACTIONS_ADDR serve Discord's interactions endpoint at http://ADDR/interactions (HTTPS in
+                    front; set that URL in the developer portal); may equal HTTP_ADDR
+  DISCORD_PUBLIC_KEY the application's public key (64 hex characters), with INTERACTIONS_ADDR
 `

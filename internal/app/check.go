@@ -77,6 +77,7 @@ func (c *checklist) checkDiscord(ctx context.Context, cfg config.Config) {
 		return
 	}
 	c.ok("token accepted: bot %s (%s)", me.Username, me.ID)
+	c.checkInteractions(ctx, s, cfg)
 
 	var news *discordgo.Channel
 	var routeChans []*discordgo.Channel

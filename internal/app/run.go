@@ -89,6 +89,7 @@ type runner struct {
 	archive *archive.Archive
 	bot     *bot.Bot
 	ask     *commands.Ask
+	ix      *httpInteractions // INTERACTIONS_ADDR
 
 	syncMu    sync.Mutex    // one index sync at a time
 	polled    chan struct{} // closed when the first poll has ended
@@ -212,7 +213,7 @@ func (r *runner) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 		}()
 	}
 	if r.cfg.HTTPAddr != "" {
-		srv := &http.Server{Addr: r.cfg.HTTPAddr, Handler: r.health.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		srv := &http.Server{Addr: r.cfg.HTTPAddr, Handler: r.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
 		ln, err := listen(r.cfg.HTTPAddr)
 		if err != nil {
 			return fmt.Errorf("HTTP_ADDR: %w", err)
@@ -229,6 +230,9 @@ func (r *runner) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 			}
 		})
 		r.log.Info("serving /healthz and /metrics", "addr", ln.Addr().String())
+	}
+	if err := r.serveInteractions(start); err != nil {
+		return err
 	}
 	start("scheduler", func(ctx context.Context) {
 		if err := sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {

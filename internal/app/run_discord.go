@@ -19,9 +19,10 @@ func (r *runner) openDiscord(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	resp, askDC := r.responders(s)
 	r.ask = commands.NewAsk(commands.AskOptions{
 		Store:         r.db,
-		Discord:       s,
+		Discord:       askDC,
 		TeamChannelID: r.cfg.TeamChannelID,
 		GuildID:       r.cfg.GuildID,
 		Limit:         r.cfg.AskLimit,
@@ -30,9 +31,10 @@ func (r *runner) openDiscord(ctx context.Context) error {
 		Problems:      r.health,
 	})
 	cmds := []commands.Command{
-		commands.NewRelated(r.index, s),
+		commands.NewRelated(r.index, resp),
 		r.ask.Command(),
 	}
+	r.newInteractions(cmds)
 	r.bot = bot.New(bot.Options{
 		Session:       s,
 		GuildID:       r.cfg.GuildID,
@@ -46,6 +48,7 @@ func (r *runner) openDiscord(ctx context.Context) error {
 	if err := r.bot.Open(ctx); err != nil {
 		return err
 	}
+	r.setInteractionsGuild(r.bot.GuildID())
 	return checkRouteKinds(r.cfg.Routes, r.bot.RouteChannel)
 }
 

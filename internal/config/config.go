@@ -5,6 +5,7 @@
 package config
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -59,6 +60,9 @@ type Config struct {
 	// FeedURLs is every route's feeds and NewsChannelID is "".
 	RoutesFile string
 	Routes     []Route
+	// Interactions over HTTP (config_interactions.go): the address needs the key.
+	InteractionsAddr string            // INTERACTIONS_ADDR
+	PublicKey        ed25519.PublicKey // DISCORD_PUBLIC_KEY
 }
 
 // Need says which variables a verb requires.
@@ -144,6 +148,7 @@ func Load(get Getenv, need Need) (Config, error) {
 	c.FullText = l.fullText("FULL_TEXT")
 	c.AskLimit, c.AskPeriod = l.askLimit("ASK_LIMIT")
 	c.LogLevel = l.logLevel("LOG_LEVEL")
+	c.InteractionsAddr, c.PublicKey = l.interactions("INTERACTIONS_ADDR", "DISCORD_PUBLIC_KEY")
 	if c.NewsChannelID != "" && c.NewsChannelID == c.TeamChannelID && l.err == nil {
 		l.fail("TEAM_CHANNEL_ID", "is the same channel as NEWS_CHANNEL_ID; questions belong in a private team channel")
 	}
