@@ -267,8 +267,9 @@ func (b *Bot) checkPermissions() {
 		return
 	}
 	type target struct {
-		id    string
-		needs []Need
+		id     string
+		needs  []Need
+		routes []string
 	}
 	var targets []target
 	for _, rc := range b.routeChannels() {
@@ -276,10 +277,10 @@ func (b *Bot) checkPermissions() {
 		if ch := b.RouteChannel(rc.ID); ch != nil {
 			needs = RouteChannelNeeds(ch.Type, rc.Thread)
 		}
-		targets = append(targets, target{rc.ID, needs})
+		targets = append(targets, target{rc.ID, needs, rc.Routes})
 	}
 	if b.o.TeamChannelID != "" {
-		targets = append(targets, target{b.o.TeamChannelID, TeamChannelNeeds})
+		targets = append(targets, target{b.o.TeamChannelID, TeamChannelNeeds, nil})
 	}
 	type missingPerm struct{ msg, channelID, perm string }
 	now := map[string]missingPerm{}
@@ -294,6 +295,9 @@ func (b *Bot) checkPermissions() {
 		b.s.State.RUnlock()
 		for _, perm := range Missing(have, t.needs) {
 			key, msg := permissionProblem(perm, name, t.id)
+			if len(t.routes) > 0 {
+				msg = routesLabel(t.routes, t.id) + ": " + msg
+			}
 			now[key] = missingPerm{msg, t.id, perm}
 		}
 		if t.id == b.o.TeamChannelID {

@@ -65,7 +65,8 @@ type FollowUpWorker struct {
 	log      *slog.Logger
 	now      func() time.Time
 	kick     chan struct{}
-	problem  string // shown now, "" when none
+	problem  string    // shown now, "" when none
+	until    time.Time // the whole channel waits until then (a 429, an outage)
 }
 
 func newFollowUpWorker(kind articles.FollowUpKind, channelID string, routes []string, store FollowUpStore,
@@ -105,6 +106,9 @@ func (w *FollowUpWorker) Run(ctx context.Context) {
 // to wait before the next look: until a hold-off ends after a refusal, else
 // followIdle.
 func (w *FollowUpWorker) drain(ctx context.Context) time.Duration {
+	if left := w.until.Sub(w.now()); left > 0 {
+		return left
+	}
 	for ctx.Err() == nil {
 		due, err := w.store.DueFollowUps(ctx, w.channel, w.kind, w.now(), 20)
 		if err != nil {
@@ -149,7 +153,9 @@ func (w *FollowUpWorker) drain(ctx context.Context) time.Duration {
 				return followRetry
 			}
 			if res.outcome == followLater {
-				// The whole channel is held off (rate limit, outage).
+				// The whole channel is held off (a rate limit, an outage):
+				// its other follow-ups would meet the same answer.
+				w.until = w.now().Add(res.wait)
 				return res.wait
 			}
 		}

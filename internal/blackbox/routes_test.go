@@ -271,3 +271,38 @@ func TestRoutesFileRefused(t *testing.T) {
 		t.Errorf("ROUTES_FILE with FEED_URLS: exit %d, stderr:\n%s", code, stderr)
 	}
 }
+
+// TestRoutesChannelsAreIndependent: a route whose channel refuses the bot
+// holds back only its own posts, and /healthz names it.
+func TestRoutesChannelsAreIndependent(t *testing.T) {
+	t.Parallel()
+	fake := discordtest.New(t)
+	addAnnouncement(fake)
+	fake.SetOverwrites(annChannel, &discordgo.PermissionOverwrite{ID: "310", Type: discordgo.PermissionOverwriteTypeRole, Deny: discordgo.PermissionSendMessages})
+	f := newFeed(t, "indep", 3)
+	env := routesEnv(t, fake, t.TempDir(), fmt.Sprintf(`routes:
+  - name: blocked
+    feeds: [%[1]s]
+    channel: %[2]s
+  - name: open
+    feeds: [%[1]s]
+    channel: "400"
+`, f.url(), annChannel))
+	addr := freeAddr(t)
+	env["HTTP_ADDR"] = addr
+	ctx := waitCtx(t, 30*time.Second)
+	p := start(t, env, "run")
+	if _, err := fake.WaitMessages(ctx, discordtest.NewsChannelID, 3); err != nil {
+		t.Fatalf("%v\n%s", err, p.stderr.String())
+	}
+	_, body, err := waitHealthz(ctx, addr, func(_ int, body string) bool {
+		return strings.Contains(body, `route \"blocked\"`)
+	})
+	if err != nil {
+		t.Fatalf("/healthz does not name the blocked route: %v\n%s\n%s", err, body, p.stderr.String())
+	}
+	p.term()
+	if n := len(fake.Messages(annChannel)); n != 0 {
+		t.Errorf("%d posts in a channel that refuses the bot", n)
+	}
+}
