@@ -157,4 +157,3 @@ func TestFollowUpWorkerWaitsOutRateLimit(t *testing.T) {
 		t.Errorf("calls %v, done %v", calls, store.done)
 	}
 }
-
