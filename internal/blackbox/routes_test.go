@@ -306,3 +306,54 @@ func TestRoutesChannelsAreIndependent(t *testing.T) {
 		t.Errorf("%d posts in a channel that refuses the bot", n)
 	}
 }
+
+// TestRoutesForumTagChangedByAdmin: an admin renames the forum's tag that
+// forum_tag names; the next post cannot be tagged (Discord 40067), stays
+// pending and shows on /healthz; renamed back (CHANNEL_UPDATE), it is posted
+// once.
+func TestRoutesForumTagChangedByAdmin(t *testing.T) {
+	t.Parallel()
+	fake := discordtest.New(t)
+	addForum(fake)
+	f := newFeed(t, "tagged", 1)
+	env := routesEnv(t, fake, t.TempDir(), fmt.Sprintf("routes:\n  - name: stories\n    feeds: [%s]\n    channel: %s\n    forum_tag: News\n", f.url(), forumChannel))
+	addr := freeAddr(t)
+	env["HTTP_ADDR"] = addr
+	ctx := waitCtx(t, 30*time.Second)
+	p := start(t, env, "run")
+	if err := fake.WaitFor(ctx, func() bool { return len(fake.ForumPosts(forumChannel)) == 1 }); err != nil {
+		t.Fatalf("%v\n%s", err, p.stderr.String())
+	}
+	rename := func(from, to string) {
+		t.Helper()
+		if _, err := fake.UpdateChannel(forumChannel, func(c *discordgo.Channel) {
+			for i := range c.AvailableTags {
+				if c.AvailableTags[i].Name == from {
+					c.AvailableTags[i].Name = to
+				}
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rename("News", "Updates")
+	f.add(item{})
+	_, body, err := waitHealthz(ctx, addr, func(_ int, body string) bool { return strings.Contains(body, "40067") })
+	if err != nil {
+		t.Fatalf("/healthz does not show the refused tag: %v\n%s\n%s", err, body, p.stderr.String())
+	}
+	if !strings.Contains(body, `route \"stories\"`) {
+		t.Errorf("/healthz problem does not name the route:\n%s", body)
+	}
+	rename("Updates", "News")
+	if err := fake.WaitFor(ctx, func() bool { return len(fake.ForumPosts(forumChannel)) == 2 }); err != nil {
+		t.Fatalf("%v\n%s", err, p.stderr.String())
+	}
+	if _, body, err := waitHealthz(ctx, addr, func(_ int, body string) bool { return !strings.Contains(body, "40067") }); err != nil {
+		t.Errorf("problem not cleared after the post went out: %v\n%s", err, body)
+	}
+	p.term()
+	if got, want := forumNames(fake), f.titles(0); !slices.Equal(got, want) {
+		t.Errorf("forum posts %q, want %q", got, want)
+	}
+}
