@@ -357,3 +357,28 @@ func TestRoutesForumTagChangedByAdmin(t *testing.T) {
 		t.Errorf("forum posts %q, want %q", got, want)
 	}
 }
+
+// TestRoutesKindErrorsStopStart: once the channels are read, a route to a
+// channel of another kind, or a key its kind does not take, stops the start
+// with one line naming the route (and the file's line for a key).
+func TestRoutesKindErrorsStopStart(t *testing.T) {
+	t.Parallel()
+	fake := discordtest.New(t)
+	addForum(fake)
+	fake.AddChannel(discordgo.Channel{ID: "480", GuildID: discordtest.GuildID, Name: "lobby", Type: discordgo.ChannelTypeGuildVoice})
+	f := newFeed(t, "kinds", 1)
+	for _, tc := range []struct{ routes, want string }{
+		{"routes:\n  - name: talk\n    feeds: [%s]\n    channel: \"480\"\n", `route "talk": channel 480 is a voice channel`},
+		{"routes:\n  - name: stories\n    feeds: [%s]\n    channel: \"470\"\n    forum_tag: News\n    thread: true\n", `:6: thread: route "stories" posts to forum 470`},
+		{"routes:\n  - name: stories\n    feeds: [%s]\n    channel: \"470\"\n", `:2: forum_tag: route "stories" is missing: forum 470 requires a tag`},
+	} {
+		env := routesEnv(t, fake, t.TempDir(), fmt.Sprintf(tc.routes, f.url()))
+		code, _, stderr := run(t, env, "run")
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("exit %d, want a line with %q; stderr:\n%s", code, tc.want, stderr)
+		}
+	}
+	if n := len(fake.ForumPosts(forumChannel)); n != 0 {
+		t.Errorf("%d forum posts made by a refused start", n)
+	}
+}
