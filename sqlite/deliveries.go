@@ -19,48 +19,57 @@ import (
 var _ articles.DeliveryStore = (*DB)(nil)
 
 // routePoll records, in the poll's transaction, the deliveries its items
-// make: for each route of the feed, the items new to the feed that the
-// route accepts; the first time the route's channel sees the feed, the
-// newest backlogLimit items it accepts instead.
+// make, channel by channel: the items new to the feed, each to the routes
+// of the channel that accept it; the first time the channel sees the feed,
+// the newest backlogLimit items that any of its routes accepts instead.
 func routePoll(ctx context.Context, tx *sql.Tx, p articles.Poll, items []*pollItem, backlogLimit int, at time.Time) error {
 	byAge := append([]*pollItem(nil), items...)
 	sort.SliceStable(byAge, func(i, j int) bool { return byAge[i].published.After(byAge[j].published) })
-	seenNow := map[string]bool{} // channels that first saw the feed in this poll
+	var channels []string
+	routes := map[string][]articles.Route{}
 	for _, r := range p.Routes {
 		if !r.Lists(p.FeedURL) {
 			continue
 		}
+		if _, ok := routes[r.ChannelID]; !ok {
+			channels = append(channels, r.ChannelID)
+		}
+		routes[r.ChannelID] = append(routes[r.ChannelID], r)
+	}
+	for _, ch := range channels {
 		var one int
-		err := tx.QueryRowContext(ctx, "SELECT 1 FROM channel_feeds WHERE channel_id = ? AND feed_url = ?", r.ChannelID, p.FeedURL).Scan(&one)
-		first := errors.Is(err, sql.ErrNoRows) || seenNow[r.ChannelID]
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		err := tx.QueryRowContext(ctx, "SELECT 1 FROM channel_feeds WHERE channel_id = ? AND feed_url = ?", ch, p.FeedURL).Scan(&one)
+		first := errors.Is(err, sql.ErrNoRows)
+		if err != nil && !first {
 			return err
 		}
-		var take []*pollItem
+		candidates, limit := items, len(items)
 		if first {
-			seenNow[r.ChannelID] = true
-			for _, it := range byAge {
-				if len(take) >= max(backlogLimit, 0) {
-					break
-				}
-				if r.Filter.Accepts(it.article) {
-					take = append(take, it)
-				}
-			}
-			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO channel_feeds (channel_id, feed_url, first_at) VALUES (?, ?, ?)",
-				r.ChannelID, p.FeedURL, timeNanos(at)); err != nil {
+			candidates, limit = byAge, max(backlogLimit, 0)
+			if _, err := tx.ExecContext(ctx, "INSERT INTO channel_feeds (channel_id, feed_url, first_at) VALUES (?, ?, ?)",
+				ch, p.FeedURL, timeNanos(at)); err != nil {
 				return err
-			}
-		} else {
-			for _, it := range items {
-				if it.newToFeed && r.Filter.Accepts(it.article) {
-					take = append(take, it)
-				}
 			}
 		}
-		for _, it := range take {
-			if err := addDelivery(ctx, tx, it.id, r, at); err != nil {
-				return err
+		taken := 0
+		for _, it := range candidates {
+			if taken >= limit {
+				break
+			}
+			if !first && !it.newToFeed {
+				continue
+			}
+			accepted := false
+			for _, r := range routes[ch] {
+				if r.Filter.Accepts(it.article) {
+					accepted = true
+					if err := addDelivery(ctx, tx, it.id, r, at); err != nil {
+						return err
+					}
+				}
+			}
+			if accepted {
+				taken++
 			}
 		}
 	}

@@ -71,6 +71,19 @@ func TestDeliveriesFollowRoutes(t *testing.T) {
 	}
 }
 
+// The backlog rule counts what the channel gets, however many routes lead
+// there.
+func TestBacklogPerChannelNotPerRoute(t *testing.T) {
+	db := MustOpen(t)
+	odd := articles.Filter{Include: &articles.Match{Words: []string{"1", "3", "5", "7", "9"}}}
+	record(t, db, routedPoll(tenItems(),
+		articles.Route{Name: "odd", Feeds: []string{feedA}, ChannelID: "10", RoleID: "r1", Filter: odd},
+		articles.Route{Name: "all", Feeds: []string{feedA}, ChannelID: "10", RoleID: "r2"}), 2)
+	if got := channelTitles(t, db, "10"); !slices.Equal(got, []string{"Post 8@r2", "Post 9@r1+r2"}) {
+		t.Errorf("channel 10: %q", got)
+	}
+}
+
 func TestDeliveryStateMachinePerChannel(t *testing.T) {
 	db := MustOpen(t)
 	ctx := context.Background()
