@@ -148,18 +148,22 @@ func (r *run) findForum(ctx context.Context, a articles.Article) (id string, ok 
 	return id, true, nil
 }
 
-// forumHold reports whether a refusal of a forum post is one an admin's
-// change to the forum causes and can undo (a required tag, a channel that
-// is no longer a forum): the delivery stays pending and /healthz says so.
-func forumHold(f failure) (string, bool) {
+// kindHold reports whether a refusal of a post is one an admin's change to
+// the channel causes and can undo (a forum's required tag, a channel whose
+// kind changed since start): the delivery stays pending and /healthz says
+// so, instead of the post failing for good.
+func kindHold(f failure, forum bool) (string, bool) {
 	if f.status != http.StatusBadRequest {
 		return "", false
 	}
-	switch f.code {
-	case 40067:
+	switch {
+	case forum && f.code == 40067:
 		return "the forum requires a tag and none of the article's categories or forum_tag names a usable one (Discord 40067)", true
-	case 40058, 50024:
-		return fmt.Sprintf("the channel no longer takes forum posts (Discord %d): was it changed from a forum?", f.code), true
+	case f.code == 40058 || f.code == 50024:
+		if forum {
+			return fmt.Sprintf("the channel no longer takes forum posts (Discord %d): was it changed from a forum? Restart newsbot after changing a channel's kind", f.code), true
+		}
+		return fmt.Sprintf("the channel does not take messages (Discord %d): is it a forum now? Restart newsbot after changing a channel's kind", f.code), true
 	}
 	return "", false
 }

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -155,5 +156,41 @@ func TestFollowUpWorkerWaitsOutRateLimit(t *testing.T) {
 	}
 	if !slices.Equal(calls, []int64{1, 2, 2, 3}) || len(store.done) != 3 {
 		t.Errorf("calls %v, done %v", calls, store.done)
+	}
+}
+
+// A channel whose kind changed under the bot (40058, 50024) holds its posts
+// pending and says so on /healthz, naming the route: not a permanent
+// failure of the article.
+func TestPosterKindChangeHolds(t *testing.T) {
+	for _, code := range []int{40058, 50024} {
+		st := newMemStore(testArticles(2)...)
+		snd := &fakeSender{script: []error{restErr(400, code)}}
+		p, pr, _ := newTestPoster(t, st, snd, PosterOptions{Routes: []string{"releases"}})
+		if n := postDue(t, p); n != 0 {
+			t.Fatalf("%d: posted %d", code, n)
+		}
+		if a := st.get(1); a.State != articles.StatePending {
+			t.Errorf("%d: article 1 is %s, want pending", code, a.State)
+		}
+		if len(snd.sent) != 0 {
+			t.Errorf("%d: article 2 overtook article 1", code)
+		}
+		pr.mu.Lock()
+		msg := pr.set["news_channel:400"]
+		pr.mu.Unlock()
+		if !strings.Contains(msg, `route "releases"`) || !strings.Contains(msg, fmt.Sprint(code)) {
+			t.Errorf("%d: /healthz problem %q", code, msg)
+		}
+		// Fixed: the next run posts both, oldest first, and clears it.
+		if n := postDue(t, p); n != 2 {
+			t.Errorf("%d: posted %d after the fix", code, n)
+		}
+		pr.mu.Lock()
+		_, still := pr.set["news_channel:400"]
+		pr.mu.Unlock()
+		if still {
+			t.Errorf("%d: problem not cleared", code)
+		}
 	}
 }

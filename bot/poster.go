@@ -299,15 +299,13 @@ func (r *run) post(ctx context.Context, a articles.Article) (result, error) {
 		return posted, nil
 	}
 	f := classify(sendErr)
-	if p.o.Forum != nil {
-		if msg, hold := forumHold(f); hold {
-			if err := p.o.Store.MarkRetry(sctx, a.ID, sendErr.Error(), false); err != nil {
-				return stop, fmt.Errorf("bot: mark article %d for retry: %w", a.ID, err)
-			}
-			p.reportAccess(fmt.Sprintf("forum %s: %s", p.o.ChannelID, msg), sendErr)
-			postsTotal.WithLabelValues("access", routeLabel(a)).Inc()
-			return stop, nil
+	if msg, hold := kindHold(f, p.o.Forum != nil); hold {
+		if err := p.o.Store.MarkRetry(sctx, a.ID, sendErr.Error(), false); err != nil {
+			return stop, fmt.Errorf("bot: mark article %d for retry: %w", a.ID, err)
 		}
+		p.reportAccess(fmt.Sprintf("channel %s: %s", p.o.ChannelID, msg), sendErr)
+		postsTotal.WithLabelValues("access", routeLabel(a)).Inc()
+		return stop, nil
 	}
 	switch f.kind {
 	case failPermanent:
