@@ -30,3 +30,14 @@ func ForumTagNames(forum *discordgo.Channel) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// ForumTagModerated reports whether forum's tag named name is moderated.
+func ForumTagModerated(forum *discordgo.Channel, name string) bool {
+	want := articles.FoldName(name)
+	for _, t := range forum.AvailableTags {
+		if articles.FoldName(t.Name) == want {
+			return t.Moderated
+		}
+	}
+	return false
+}

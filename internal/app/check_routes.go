@@ -39,7 +39,7 @@ func (c *checklist) checkRouteChannels(s *discordgo.Session, cfg config.Config) 
 		if ch == nil {
 			continue
 		}
-		if err := checkRouteKinds([]config.Route{r}, func(string) *discordgo.Channel { return ch }); err != nil {
+		if err := checkRouteKinds([]config.Route{r}, func(string) *discordgo.Channel { return ch }, nil); err != nil {
 			c.bad(oneLine(err.Error()), "edit ROUTES_FILE to suit the channel's kind")
 			continue
 		}
@@ -88,5 +88,18 @@ func (c *checklist) checkRoutePermissions(g *discordgo.Guild, m *discordgo.Membe
 		}
 		what := fmt.Sprintf("%s channel of route %s", bot.KindName(ch.Type), strings.Join(names, ", "))
 		c.checkPermissions(g, m, ch, what, bot.RouteChannelNeeds(ch.Type, thread))
+		moderator := bot.ComputePermissions(g, m, ch)&discordgo.PermissionManageThreads != 0
+		for _, r := range cfg.Routes {
+			if r.ChannelID != ch.ID {
+				continue
+			}
+			one, read := []config.Route{r}, func(string) *discordgo.Channel { return ch }
+			if checkRouteKinds(one, read, nil) != nil {
+				continue // reported with the channel
+			}
+			if err := checkRouteKinds(one, read, func(string) bool { return moderator }); err != nil {
+				c.bad(oneLine(err.Error()), fmt.Sprintf("give the bot's role Manage Threads in #%s, or set forum_tag to a tag that is not moderated", ch.Name))
+			}
+		}
 	}
 }

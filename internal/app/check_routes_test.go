@@ -36,6 +36,8 @@ func TestCheckRoutes(t *testing.T) {
 	fake.AddChannel(discordgo.Channel{ID: "460", GuildID: discordtest.GuildID, Name: "announcements", Type: discordtest.ChannelTypeAnnouncement})
 	fake.AddChannel(discordgo.Channel{ID: "470", GuildID: discordtest.GuildID, Name: "stories", Type: discordtest.ChannelTypeForum,
 		Flags: discordtest.ChannelFlagRequireTag, AvailableTags: []discordgo.ForumTag{{Name: "News"}}})
+	fake.AddChannel(discordgo.Channel{ID: "471", GuildID: discordtest.GuildID, Name: "staff-stories", Type: discordtest.ChannelTypeForum,
+		Flags: discordtest.ChannelFlagRequireTag, AvailableTags: []discordgo.ForumTag{{Name: "Staff", Moderated: true}}})
 	fake.AddChannel(discordgo.Channel{ID: "480", GuildID: discordtest.GuildID, Name: "voice", Type: discordgo.ChannelTypeGuildVoice})
 	green := `routes:
   - name: text
@@ -73,6 +75,10 @@ func TestCheckRoutes(t *testing.T) {
     channel: "400"
     forum_tag: News
     thread: true
+  - name: staff
+    feeds: [%[1]s]
+    channel: "471"
+    forum_tag: staff
 `
 	fake.SetOverwrites("400", &discordgo.PermissionOverwrite{ID: "310", Type: discordgo.PermissionOverwriteTypeRole, Deny: discordgo.PermissionCreatePublicThreads})
 	code, out = runCheck(t, routesCheckEnv(t, fake, bad))
@@ -84,6 +90,7 @@ func TestCheckRoutes(t *testing.T) {
 		`route "voice": channel 480 (#voice) is a voice channel`,
 		`forum_tag: route "tagged-text" is set but channel 400`,
 		`in the text channel of route "tagged-text" #news the bot lacks: Create Public Threads`,
+		`forum_tag: route "staff" is "staff", a moderated tag of forum 471`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)

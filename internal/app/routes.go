@@ -235,7 +235,10 @@ func routeChannels(cfg config.Config) []bot.RouteChannel {
 // checkRouteKinds checks the keys that depend on a route channel's kind
 // once the channels are read (channel returns nil for one that could not
 // be read: it is reported elsewhere).
-func checkRouteKinds(routes []config.Route, channel func(id string) *discordgo.Channel) error {
+//
+// moderator, when not nil, says whether the bot has Manage Threads in a
+// forum: a required tag that is moderated is usable only then.
+func checkRouteKinds(routes []config.Route, channel func(id string) *discordgo.Channel, moderator func(id string) bool) error {
 	for _, r := range routes {
 		ch := channel(r.ChannelID)
 		if ch == nil {
@@ -255,6 +258,9 @@ func checkRouteKinds(routes []config.Route, channel func(id string) *discordgo.C
 			}
 			if ch.Flags&discordgo.ChannelFlagRequireTag != 0 && r.ForumTag == "" {
 				return r.Errorf("forum_tag", "is missing: forum %s requires a tag on each post; name one of its tags (%s) for articles whose categories match none", ch.ID, bot.ForumTagNames(ch))
+			}
+			if ch.Flags&discordgo.ChannelFlagRequireTag != 0 && moderator != nil && bot.ForumTagModerated(ch, r.ForumTag) && !moderator(ch.ID) {
+				return r.Errorf("forum_tag", "is %q, a moderated tag of forum %s, which requires a tag: give the bot Manage Threads there, or name a tag that is not moderated", r.ForumTag, ch.ID)
 			}
 		case discordgo.ChannelTypeGuildText:
 			if r.PublishSet {

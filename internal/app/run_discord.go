@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/bwmarrin/discordgo"
 	"github.com/newsbot/newsbot/articles"
 	"github.com/newsbot/newsbot/articles/archive"
 	"github.com/newsbot/newsbot/bot"
@@ -49,7 +50,9 @@ func (r *runner) openDiscord(ctx context.Context) error {
 		return err
 	}
 	r.setInteractionsGuild(r.bot.GuildID())
-	return checkRouteKinds(r.cfg.Routes, r.bot.RouteChannel)
+	return checkRouteKinds(r.cfg.Routes, r.bot.RouteChannel, func(id string) bool {
+		return r.bot.HasPermission(id, discordgo.PermissionManageThreads)
+	})
 }
 
 func (r *runner) newArchive(fetcher *articles.Fetcher) *archive.Archive {
