@@ -1,6 +1,9 @@
 package articles
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestFilterAccepts(t *testing.T) {
 	sec := Article{Title: "Fixing a Vulnerability in net/http", Summary: "Go 1.27 ships the fix.", Categories: []string{"Sécurité", "Release  Notes"}}
@@ -33,5 +36,40 @@ func TestFilterAccepts(t *testing.T) {
 				t.Errorf("Accepts = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func FuzzFilter(f *testing.F) {
+	f.Add("Go 1.27 ships", "Sécurité", "go 1.27", "securite")
+	f.Add("", "", "", "")
+	f.Add("a\u0301 b", "x", "á", "X")
+	f.Fuzz(func(t *testing.T, title, category, word, exclude string) {
+		a := Article{Title: title, Summary: title, Categories: []string{category}}
+		in := Filter{Include: &Match{Words: []string{word}, Categories: []string{category}}}
+		if category != "" && !in.Accepts(a) {
+			t.Errorf("an article is not accepted by its own category %q", category)
+		}
+		both := in
+		both.Exclude = Match{Categories: []string{category}}
+		if category != "" && FoldName(category) != "" && both.Accepts(a) {
+			t.Errorf("exclude %q did not win over include", category)
+		}
+		_ = Filter{Exclude: Match{Words: []string{exclude}}}.Accepts(a)
+	})
+}
+
+func BenchmarkFilterAccepts(b *testing.B) {
+	f := Filter{
+		Include: &Match{Categories: []string{"Security", "Release Notes"}, Words: []string{"vulnerability", "go 1.27", "generics"}},
+		Exclude: Match{Categories: []string{"Sponsored"}, Words: []string{"advertisement"}},
+	}
+	a := Article{
+		Title:      "An overview of the new garbage collector in Go 1.27",
+		Summary:    strings.Repeat("The runtime team describes how the collector works and what changed. ", 4),
+		Categories: []string{"Runtime", "Performance", "Garbage Collection"},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		f.Accepts(a)
 	}
 }
