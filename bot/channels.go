@@ -147,10 +147,13 @@ func (b *Bot) keepChannel(ch *discordgo.Channel) {
 // onChannelUpdate keeps a route channel's kind, flags and tags current.
 func (b *Bot) onChannelUpdate(_ *discordgo.Session, u *discordgo.ChannelUpdate) {
 	if u.Channel != nil {
-		b.mu.Lock()
-		_, ours := b.channels[u.ID]
-		b.mu.Unlock()
-		if ours {
+		for _, rc := range b.routeChannels() {
+			if rc.ID != u.ID {
+				continue
+			}
+			if before := b.RouteChannel(u.ID); before == nil || before.Type != u.Type {
+				b.log.Info("news channel kind is now "+KindName(u.Type), "channel_id", u.ID)
+			}
 			b.keepChannel(u.Channel)
 		}
 	}

@@ -29,7 +29,8 @@ const forumArchiveDuration = 1440
 
 // Forum configures posting into a forum channel.
 type Forum struct {
-	// Channel returns the forum as last read (tags, flags); nil when unknown.
+	// Channel returns the channel as last read (kind, tags, flags); nil when
+	// unknown. nil Channel: the channel is a forum.
 	Channel func() *discordgo.Channel
 	// FallbackTag is the route's forum_tag ("" for none).
 	FallbackTag string
@@ -98,6 +99,19 @@ func ForumPostTags(forum *discordgo.Channel, categories []string, fallback strin
 		}
 	}
 	return ids
+}
+
+// isForum reports whether the poster's channel is a forum now.
+func (p *Poster) isForum() bool {
+	f := p.o.Forum
+	if f == nil {
+		return false
+	}
+	if f.Channel == nil {
+		return true
+	}
+	ch := f.Channel()
+	return ch != nil && ch.Type == discordgo.ChannelTypeGuildForum
 }
 
 // sendForum creates a's forum post.

@@ -61,7 +61,8 @@ type PosterOptions struct {
 	Also     func(a articles.Article) []articles.Article
 	Problems ProblemReporter // may be nil
 	Log      *slog.Logger    // nil: slog.Default()
-	// Forum, when set, makes ChannelID a forum: each article a forum post.
+	// Forum, when set, says how to post if ChannelID is a forum (as
+	// Forum.Channel tells, at each post: an admin may change the kind).
 	Forum *Forum
 	// DryRun prints (through Sender) each due article once per process and
 	// never changes its state.
@@ -252,7 +253,7 @@ func (r *run) post(ctx context.Context, a articles.Article) (result, error) {
 	if a.State == articles.StateSending {
 		// An earlier attempt may have reached Discord: look before sending again.
 		find := r.find
-		if p.o.Forum != nil {
+		if p.isForum() {
 			find = r.findForum
 		}
 		found, ok, err := find(ctx, a)
@@ -283,7 +284,8 @@ func (r *run) post(ctx context.Context, a articles.Article) (result, error) {
 	start := time.Now()
 	var id string
 	var sendErr error
-	if p.o.Forum != nil {
+	forum := p.isForum()
+	if forum {
 		id, sendErr = p.sendForum(ctx, a, m)
 	} else {
 		id, sendErr = p.o.Sender.Send(ctx, p.o.ChannelID, m, p.nonce(a))
@@ -299,7 +301,7 @@ func (r *run) post(ctx context.Context, a articles.Article) (result, error) {
 		return posted, nil
 	}
 	f := classify(sendErr)
-	if msg, hold := kindHold(f, p.o.Forum != nil); hold {
+	if msg, hold := kindHold(f, forum); hold {
 		if err := p.o.Store.MarkRetry(sctx, a.ID, sendErr.Error(), false); err != nil {
 			return stop, fmt.Errorf("bot: mark article %d for retry: %w", a.ID, err)
 		}

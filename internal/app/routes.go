@@ -105,6 +105,56 @@ func channelSpecs(cfg config.Config, routes []articles.Route) []routeChannelSpec
 	return out
 }
 
+// followUps says what follows a post in a channel of the kind ch has now
+// (nil: unknown, nothing): publishing in an announcement channel, a thread
+// in a text or announcement channel, nothing in a forum.
+func (spec routeChannelSpec) followUps(ch *discordgo.Channel) articles.FollowUps {
+	if ch == nil {
+		return articles.FollowUps{}
+	}
+	switch ch.Type {
+	case discordgo.ChannelTypeGuildNews:
+		return articles.FollowUps{Publish: spec.publish, Thread: spec.thread}
+	case discordgo.ChannelTypeGuildText:
+		return articles.FollowUps{Thread: spec.thread}
+	}
+	return articles.FollowUps{}
+}
+
+// kindPosts is a channel's deliveries whose follow-ups, queued when a post
+// is marked posted, follow the channel's kind at that moment.
+type kindPosts struct {
+	store   articles.DeliveryStore
+	channel string
+	follow  func() articles.FollowUps
+}
+
+func (k *kindPosts) view() articles.PostStore { return k.store.ChannelPosts(k.channel, k.follow()) }
+
+func (k *kindPosts) Due(ctx context.Context, limit int) ([]articles.Article, error) {
+	return k.view().Due(ctx, limit)
+}
+
+func (k *kindPosts) Failed(ctx context.Context, limit int) ([]articles.Article, error) {
+	return k.view().Failed(ctx, limit)
+}
+
+func (k *kindPosts) MarkSending(ctx context.Context, id int64) error {
+	return k.view().MarkSending(ctx, id)
+}
+
+func (k *kindPosts) MarkPosted(ctx context.Context, id int64, messageID string) error {
+	return k.view().MarkPosted(ctx, id, messageID)
+}
+
+func (k *kindPosts) MarkRetry(ctx context.Context, id int64, msg string, sent bool) error {
+	return k.view().MarkRetry(ctx, id, msg, sent)
+}
+
+func (k *kindPosts) MarkFailed(ctx context.Context, id int64, msg string) error {
+	return k.view().MarkFailed(ctx, id, msg)
+}
+
 // newChannelPosters makes the posters of the routes' channels, each over
 // the channel's deliveries, by the channel's kind; base gives the options
 // they share. With named false (no ROUTES_FILE) the posters report problems
@@ -118,43 +168,33 @@ func newChannelPosters(store articles.DeliveryStore, cfg config.Config, routes [
 		if named {
 			o.Routes = spec.names
 		}
-		var ch *discordgo.Channel
-		if d != nil {
-			ch = d.b.RouteChannel(spec.id)
-		}
-		follow := articles.FollowUps{}
-		if ch != nil {
-			switch ch.Type {
-			case discordgo.ChannelTypeGuildForum:
-				id := spec.id
-				o.Forum = &bot.Forum{
-					Channel:     func() *discordgo.Channel { return d.b.RouteChannel(id) },
-					FallbackTag: spec.forumTag,
-					Moderator:   func() bool { return d.b.HasPermission(id, discordgo.PermissionManageThreads) },
-					Posts:       bot.NewDiscordForum(d.b.Session()),
-					Timeout:     d.timeout,
-				}
-			case discordgo.ChannelTypeGuildNews:
-				follow.Publish = spec.publish
-				follow.Thread = spec.thread
-			default:
-				follow.Thread = spec.thread
-			}
-		}
-		o.Store = store.ChannelPosts(spec.id, follow)
-		cp.posters = append(cp.posters, bot.NewPoster(o))
 		if d == nil {
+			o.Store = store.ChannelPosts(spec.id, articles.FollowUps{})
+			cp.posters = append(cp.posters, bot.NewPoster(o))
 			continue
 		}
+		id := spec.id
+		current := func() *discordgo.Channel { return d.b.RouteChannel(id) }
+		o.Forum = &bot.Forum{
+			Channel:     current,
+			FallbackTag: spec.forumTag,
+			Moderator:   func() bool { return d.b.HasPermission(id, discordgo.PermissionManageThreads) },
+			Posts:       bot.NewDiscordForum(d.b.Session()),
+			Timeout:     d.timeout,
+		}
+		o.Store = &kindPosts{store: store, channel: id, follow: func() articles.FollowUps { return spec.followUps(current()) }}
+		cp.posters = append(cp.posters, bot.NewPoster(o))
 		fs, _ := store.(bot.FollowUpStore)
-		if fs == nil {
-			continue
+		if ch := current(); fs == nil || (ch != nil && ch.Type == discordgo.ChannelTypeGuildForum) {
+			continue // a forum neither publishes nor opens threads on posts
 		}
-		if follow.Publish {
-			cp.workers = append(cp.workers, bot.NewPublishWorker(spec.id, o.Routes, fs, bot.NewDiscordPublisher(d.b.Session()), base.Problems, base.Log))
+		// Workers for what the routes ask, whatever the kind at start: an
+		// admin may turn a text channel into an announcement channel.
+		if spec.publish {
+			cp.workers = append(cp.workers, bot.NewPublishWorker(id, o.Routes, fs, bot.NewDiscordPublisher(d.b.Session()), base.Problems, base.Log))
 		}
-		if follow.Thread {
-			cp.workers = append(cp.workers, bot.NewThreadWorker(spec.id, o.Routes, fs, bot.NewDiscordThreads(d.b.Session()), base.Problems, base.Log))
+		if spec.thread {
+			cp.workers = append(cp.workers, bot.NewThreadWorker(id, o.Routes, fs, bot.NewDiscordThreads(d.b.Session()), base.Problems, base.Log))
 		}
 	}
 	return cp

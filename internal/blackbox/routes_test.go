@@ -1,6 +1,7 @@
 package blackbox
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -381,4 +382,51 @@ func TestRoutesKindErrorsStopStart(t *testing.T) {
 	if n := len(fake.ForumPosts(forumChannel)); n != 0 {
 		t.Errorf("%d forum posts made by a refused start", n)
 	}
+}
+
+// TestRoutesKindFollowsChannelUpdate: a text channel that an admin turns
+// into an announcement channel (CHANNEL_UPDATE) has its later posts
+// published.
+func TestRoutesKindFollowsChannelUpdate(t *testing.T) {
+	t.Parallel()
+	fake := discordtest.New(t)
+	f := newFeed(t, "kindupdate", 1)
+	env := routesEnv(t, fake, t.TempDir(), fmt.Sprintf("routes:\n  - name: news\n    feeds: [%s]\n    channel: \"400\"\n", f.url()))
+	ctx := waitCtx(t, 30*time.Second)
+	p := start(t, env, "run")
+	if _, err := fake.WaitMessages(ctx, discordtest.NewsChannelID, 1); err != nil {
+		t.Fatalf("%v\n%s", err, p.stderr.String())
+	}
+	if _, err := fake.UpdateChannel(discordtest.NewsChannelID, func(c *discordgo.Channel) { c.Type = discordtest.ChannelTypeAnnouncement }); err != nil {
+		t.Fatal(err)
+	}
+	// A post sent before the bot heard of the change is, rightly, not
+	// published: the new item waits for the bot to say it heard.
+	if err := waitStderr(ctx, p, "news channel kind is now announcement"); err != nil {
+		t.Fatalf("%v\n%s", err, p.stderr.String())
+	}
+	f.add(item{})
+	if err := fake.WaitFor(ctx, func() bool { return len(fake.Crossposted(discordtest.NewsChannelID)) == 1 }); err != nil {
+		t.Fatalf("the post after the change is not published: %v\n%s", err, p.stderr.String())
+	}
+	p.term()
+	ms := fake.Messages(discordtest.NewsChannelID)
+	if got := fake.Crossposted(discordtest.NewsChannelID); len(ms) != 2 || !slices.Equal(got, []string{ms[1].ID}) {
+		t.Errorf("published %v of %d messages, want only the second", got, len(ms))
+	}
+}
+
+// waitStderr polls the process's log (an outside process offers no event
+// to wait on) until it holds s or ctx ends.
+func waitStderr(ctx context.Context, p *proc, s string) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !strings.Contains(p.stderr.String(), s) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("log has no %q: %w", s, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
 }
