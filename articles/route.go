@@ -85,8 +85,9 @@ type DeliveryStore interface {
 	// UnadoptedDeliveries returns how many deliveries have no channel yet.
 	UnadoptedDeliveries(ctx context.Context) (int, error)
 	// DropStaleDeliveries drops the pending deliveries that no route leads
-	// to any more (route removed, or its channel changed); it returns how
-	// many it dropped.
+	// to any more (route removed, or its channel changed), and gives the
+	// others the roles their routes have now; it returns how many it
+	// dropped.
 	DropStaleDeliveries(ctx context.Context, routes []Route) (int, error)
 	// RefetchForNewChannels forgets the conditional-GET validators of each
 	// feed that a route's channel has not seen yet, so that the next poll

@@ -166,7 +166,7 @@ func (db *DB) UnadoptedDeliveries(ctx context.Context) (int, error) {
 // DropStaleDeliveries drops pending deliveries no route leads to any more:
 // those of a channel no route names, and those whose every route is gone
 // or now names another channel. A delivery some of whose routes remain
-// keeps only those (and their roles).
+// keeps only those, and mentions their roles as configured now.
 func (db *DB) DropStaleDeliveries(ctx context.Context, routes []articles.Route) (int, error) {
 	type key struct{ channel, route string }
 	live := map[key]articles.Route{}
@@ -176,7 +176,7 @@ func (db *DB) DropStaleDeliveries(ctx context.Context, routes []articles.Route) 
 	dropped := 0
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		dropped = 0
-		rows, err := tx.QueryContext(ctx, "SELECT article_id, channel_id, routes FROM deliveries WHERE state = 'pending' AND channel_id <> ''")
+		rows, err := tx.QueryContext(ctx, "SELECT article_id, channel_id, routes, roles FROM deliveries WHERE state = 'pending' AND channel_id <> ''")
 		if err != nil {
 			return err
 		}
@@ -187,8 +187,8 @@ func (db *DB) DropStaleDeliveries(ctx context.Context, routes []articles.Route) 
 		var changes []change
 		for rows.Next() {
 			var c change
-			var names string
-			if err := rows.Scan(&c.id, &c.channel, &names); err != nil {
+			var names, oldRoles string
+			if err := rows.Scan(&c.id, &c.channel, &names, &oldRoles); err != nil {
 				rows.Close()
 				return err
 			}
@@ -198,7 +198,7 @@ func (db *DB) DropStaleDeliveries(ctx context.Context, routes []articles.Route) 
 					keep, roles = addName(keep, n), addName(roles, r.RoleID)
 				}
 			}
-			if keep != names {
+			if keep != names || roles != oldRoles {
 				c.routes, c.roles = keep, roles
 				changes = append(changes, c)
 			}

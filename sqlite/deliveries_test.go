@@ -161,6 +161,13 @@ func TestAdoptAndDropDeliveries(t *testing.T) {
 	if got := channelTitles(t, db, "400"); !slices.Equal(got, []string{"Post 7@", "Post 8@", "Post 9@", "Post 10@"}) {
 		t.Errorf("channel 400: %q", got)
 	}
+	// A role given to the route later is mentioned by what it has pending.
+	if _, err := db.DropStaleDeliveries(ctx, []articles.Route{{Name: "news", Feeds: []string{feedA}, ChannelID: "400", RoleID: "77"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := channelTitles(t, db, "400"); !slices.Equal(got, []string{"Post 7@77", "Post 8@77", "Post 9@77", "Post 10@77"}) {
+		t.Errorf("channel 400 with the route's new role: %q", got)
+	}
 	// The route now points elsewhere: its pending deliveries are dropped.
 	if n, err := db.DropStaleDeliveries(ctx, []articles.Route{{Name: "news", Feeds: []string{feedA}, ChannelID: "401"}}); err != nil || n != 4 {
 		t.Errorf("dropped %d %v", n, err)
