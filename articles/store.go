@@ -105,6 +105,39 @@ type ArticleReader interface {
 	CountArticles(ctx context.Context) (map[string]int, error)
 }
 
+// ChangeReader follows the stored articles by a change counter: every insert
+// of an article, and every change to what it says (title, text, summary,
+// link, date, categories, links), gives it the next value of one counter
+// ("rev"), in the transaction that writes it, whichever path or process
+// writes it (a poll, the archive, full text, an edit). A follower that
+// remembers the highest rev it applied misses nothing and skips nothing.
+//
+// An implementation must make a rev visible only once every lower rev is
+// (commits in rev order: a single counter row updated in the writing
+// transaction does it).
+type ChangeReader interface {
+	// MaxRev returns the highest rev handed out so far (0: none).
+	MaxRev(ctx context.Context) (int64, error)
+	// EachChanged calls fn, in rev order, for every article whose current
+	// rev is above afterRev, with that rev; an article changed several times
+	// comes once, at its latest rev. It streams (fn may use the store).
+	EachChanged(ctx context.Context, afterRev int64, fn func(rev int64, a Article) error) error
+}
+
+// LinkStore serves /related's unknown links: which hosts are the sites',
+// and which pages could not be read lately.
+type LinkStore interface {
+	// SiteHosts maps the host (lower case, without "www.") of every
+	// article link stored from a feed to that article's site.
+	SiteHosts(ctx context.Context) (map[string]string, error)
+	// LinkFailed reports whether reading the page at canonURL
+	// (CanonicalURL) failed and must not be tried again before a time
+	// after now.
+	LinkFailed(ctx context.Context, canonURL string, now time.Time) (bool, error)
+	// RecordLinkFailure remembers a failed read until retryAt.
+	RecordLinkFailure(ctx context.Context, canonURL, msg string, at, retryAt time.Time) error
+}
+
 // ArchiveStore keeps what the archive (backfill, full text) brings.
 type ArchiveStore interface {
 	// StoreArchived stores articles met by the backfill of a site. A new one is
@@ -144,6 +177,7 @@ type Store interface {
 	PostStore
 	ArticleReader
 	ArchiveStore
+	ChangeReader
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 }

@@ -253,6 +253,12 @@ func (r *HTTPResponder) InteractionResponseEdit(i *discordgo.Interaction, edit *
 	return m, err
 }
 
+// InteractionResponseDelete deletes i's original answer (a deferred
+// placeholder that a follow-up replaced).
+func (r *HTTPResponder) InteractionResponseDelete(i *discordgo.Interaction, options ...discordgo.RequestOption) error {
+	return r.rest.InteractionResponseDelete(i, options...)
+}
+
 // FollowupMessageCreate sends a follow-up message for i.
 func (r *HTTPResponder) FollowupMessageCreate(i *discordgo.Interaction, wait bool, data *discordgo.WebhookParams, options ...discordgo.RequestOption) (*discordgo.Message, error) {
 	if r.lookup(i) == nil {

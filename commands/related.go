@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -41,12 +42,35 @@ const (
 	relatedDescMax     = 4096
 )
 
-// NewRelated returns /related: an "Also Read" list of up to five articles
-// related to an article (URL or title), or matching free text; the newest
-// article without a query. The index is in memory, so it answers at once
-// (no deferral). r answers the interactions.
+// NewRelated returns /related over an index that is always current (tests,
+// a fixed corpus): unknown links are answered with the no-match message.
 func NewRelated(ix RelatedIndex, r Responder) Command {
-	h := &relatedHandler{ix: ix, r: r}
+	return NewRelatedWith(RelatedOptions{Index: ix, Responder: r})
+}
+
+// RelatedOptions configure /related.
+type RelatedOptions struct {
+	Index     RelatedIndex
+	Responder Responder
+	// Fresh brings the index up to date with the store before an answer
+	// (nil: the index is taken as current).
+	Fresh IndexFreshener
+	// Links reads the pages of unknown links of the sites (nil: an unknown
+	// link is answered with the no-match message).
+	Links LinkReader
+	Log   *slog.Logger
+}
+
+// NewRelatedWith returns /related: an "Also Read" list of up to five articles
+// related to an article (URL or title), or matching free text; the newest
+// article without a query. The index is in memory and answers at once; the
+// interaction is deferred only when the index must first learn many stored
+// changes or a page must be read.
+func NewRelatedWith(o RelatedOptions) Command {
+	h := &relatedHandler{ix: o.Index, r: o.Responder, fresh: o.Fresh, links: o.Links, log: o.Log}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
 	dmAllowed := false
 	return Command{
 		Definition: &discordgo.ApplicationCommand{
@@ -69,8 +93,11 @@ func NewRelated(ix RelatedIndex, r Responder) Command {
 }
 
 type relatedHandler struct {
-	ix RelatedIndex
-	r  Responder
+	ix    RelatedIndex
+	r     Responder
+	fresh IndexFreshener
+	links LinkReader
+	log   *slog.Logger
 }
 
 // relQueryOption returns the value of the "query" option ("" when absent) and
@@ -93,30 +120,37 @@ func relQueryOption(i *discordgo.InteractionCreate) (string, bool) {
 func (h *relatedHandler) handle(ctx context.Context, i *discordgo.InteractionCreate) error {
 	q, _ := relQueryOption(i)
 	q = strings.TrimSpace(q)
-	var hits []related.Hit
-	var named related.Hit
-	var isNamed bool
+	ans := &relAnswer{r: h.r, i: i.Interaction}
+	if err := h.freshen(ctx, ans); err != nil {
+		return err
+	}
+	hits, named, isNamed := h.resolve(q)
+	if link, ok := related.LinkQuery(q); ok && !isNamed {
+		// A link that names no stored article: never searched by its
+		// slug (a word-less one would get junk).
+		return h.unknownLink(ctx, ans, q, link)
+	}
+	return ans.send(ctx, relResponse(q, hits, isNamed, named))
+}
+
+func (h *relatedHandler) resolve(q string) ([]related.Hit, related.Hit, bool) {
 	if res, ok := h.ix.(relatedResolver); ok {
-		hits, named, isNamed = res.Resolve(q, relatedMax)
-	} else {
-		hits = h.ix.Query(q, relatedMax)
+		return res.Resolve(q, relatedMax)
 	}
-	var resp *discordgo.InteractionResponse
+	return h.ix.Query(q, relatedMax), related.Hit{}, false
+}
+
+func relResponse(q string, hits []related.Hit, isNamed bool, named related.Hit) *discordgo.InteractionResponse {
 	if len(hits) == 0 {
-		resp = Ephemeral(relNoMatch(q, isNamed, named))
-	} else {
-		resp = &discordgo.InteractionResponse{
-			Type: discordgo.InteractionResponseChannelMessageWithSource,
-			Data: &discordgo.InteractionResponseData{
-				Embeds:          []*discordgo.MessageEmbed{relEmbed(q, hits, isNamed, named)},
-				AllowedMentions: NoMentions(),
-			},
-		}
+		return Ephemeral(relNoMatch(q, isNamed, named))
 	}
-	if err := h.r.InteractionRespond(i.Interaction, resp, discordgo.WithContext(ctx)); err != nil {
-		return fmt.Errorf("related: respond: %w", err)
+	return &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{
+			Embeds:          []*discordgo.MessageEmbed{relEmbed(q, hits, isNamed, named)},
+			AllowedMentions: NoMentions(),
+		},
 	}
-	return nil
 }
 
 func relNoMatch(q string, isNamed bool, named related.Hit) string {
@@ -203,6 +237,7 @@ func relURL(raw string) string {
 
 func (h *relatedHandler) autocomplete(ctx context.Context, i *discordgo.InteractionCreate) error {
 	typed, _ := relQueryOption(i)
+	h.freshenQuick(ctx)
 	sugg := h.ix.Complete(typed, 25)
 	choices := make([]*discordgo.ApplicationCommandOptionChoice, 0, len(sugg))
 	for _, s := range sugg {

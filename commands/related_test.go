@@ -309,6 +309,12 @@ type relE2E struct {
 
 func newRelE2E(t testing.TB) *relE2E {
 	t.Helper()
+	return newRelE2EWith(t, func(r commands.Responder) commands.Command { return commands.NewRelated(relIndex(), r) })
+}
+
+// newRelE2EWith is newRelE2E with the command that mk builds.
+func newRelE2EWith(t testing.TB, mk func(commands.Responder) commands.Command) *relE2E {
+	t.Helper()
 	srv := discordtest.New(t)
 	s, err := discordgo.New("Bot " + discordtest.Token)
 	if err != nil {
@@ -320,7 +326,7 @@ func newRelE2E(t testing.TB) *relE2E {
 	// No reconnects: set before Open, since discordgo reads it unlocked
 	// from its gateway goroutines.
 	s.ShouldReconnectOnError = false
-	cmd := commands.NewRelated(relIndex(), s)
+	cmd := mk(s)
 	s.AddHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) {
 		var err error
 		switch i.Type {

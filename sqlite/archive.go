@@ -82,7 +82,7 @@ func (db *DB) SaveCheckpoint(ctx context.Context, c articles.Checkpoint) error {
 	if at.IsZero() {
 		at = db.now()
 	}
-	_, err := db.db.ExecContext(ctx, `INSERT INTO backfill_checkpoints
+	_, err := db.exec(ctx, `INSERT INTO backfill_checkpoints
 		(feed_url, site, source, cursor, stored, done, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (feed_url) DO UPDATE SET site = excluded.site, source = excluded.source,
 			cursor = excluded.cursor, stored = excluded.stored, done = excluded.done,
@@ -114,11 +114,11 @@ func (db *DB) SetFullText(ctx context.Context, id int64, text, summary string) e
 	var res sql.Result
 	var err error
 	if text == "" {
-		res, err = db.db.ExecContext(ctx, `UPDATE articles SET full_text_state = 'failed',
+		res, err = db.exec(ctx, `UPDATE articles SET full_text_state = 'failed',
 			summary = CASE WHEN ?1 <> '' THEN ?1 ELSE summary END, updated_at = ?2 WHERE id = ?3`,
 			summary, db.nowNanos(), id)
 	} else {
-		res, err = db.db.ExecContext(ctx, `UPDATE articles SET full_text_state = 'ok', needs_full_text = 0, text = ?1,
+		res, err = db.exec(ctx, `UPDATE articles SET full_text_state = 'ok', needs_full_text = 0, text = ?1,
 			summary = CASE WHEN ?2 <> '' THEN ?2 ELSE summary END, updated_at = ?3 WHERE id = ?4`,
 			text, summary, db.nowNanos(), id)
 	}

@@ -32,6 +32,11 @@ type DB struct {
 	db *sql.DB
 	// now is the clock used for updated_at and defaults; tests may replace it.
 	now func() time.Time
+	// write holds one token: the right to write. In-process writers queue
+	// here (ctx-aware, no time limit) rather than on SQLite's busy timeout,
+	// which a queue of long transactions (several feeds' first polls at
+	// once) could outlast; the busy timeout is left for other processes.
+	write chan struct{}
 }
 
 var _ articles.Store = (*DB)(nil)
@@ -56,7 +61,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		sdb.SetConnMaxLifetime(0)
 		sdb.SetConnMaxIdleTime(0)
 	}
-	db := &DB{db: sdb, now: time.Now}
+	db := &DB{db: sdb, now: time.Now, write: make(chan struct{}, 1)}
 	if err := db.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
@@ -112,9 +117,35 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// inTx runs fn in one write transaction (BEGIN IMMEDIATE), committed when fn
-// returns nil and rolled back otherwise.
+// lockWrite waits for this process's turn to write; the returned func ends
+// it.
+func (db *DB) lockWrite(ctx context.Context) (func(), error) {
+	select {
+	case db.write <- struct{}{}:
+		return func() { <-db.write }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// exec runs one writing statement in its turn (see DB.write).
+func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	unlock, err := db.lockWrite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return db.db.ExecContext(ctx, query, args...)
+}
+
+// inTx runs fn in one write transaction (BEGIN IMMEDIATE), in its turn (see
+// DB.write), committed when fn returns nil and rolled back otherwise.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	unlock, err := db.lockWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

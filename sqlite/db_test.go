@@ -215,7 +215,7 @@ func openBare(t *testing.T) *DB {
 	}
 	raw.SetMaxOpenConns(1)
 	t.Cleanup(func() { raw.Close() })
-	return &DB{db: raw, now: time.Now}
+	return &DB{db: raw, now: time.Now, write: make(chan struct{}, 1)}
 }
 
 // TestMigrationRunner drives the runner with migrations of its own: several

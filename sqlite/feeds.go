@@ -224,7 +224,7 @@ func (db *DB) RecordNotModified(ctx context.Context, feedURL string, at time.Tim
 	if at.IsZero() {
 		at = db.now()
 	}
-	_, err := db.db.ExecContext(ctx, `INSERT INTO feeds (url, last_poll_at) VALUES (?1, ?2)
+	_, err := db.exec(ctx, `INSERT INTO feeds (url, last_poll_at) VALUES (?1, ?2)
 		ON CONFLICT (url) DO UPDATE SET last_poll_at = excluded.last_poll_at,
 			failures = 0, last_error = '', next_attempt = NULL`,
 		feedURL, timeNanos(at))

@@ -90,7 +90,7 @@ func (db *DB) MarkFailed(ctx context.Context, id int64, msg string) error {
 // either missing (articles.ErrNotFound), in one of the noop states (nil), or
 // in a state the transition may not leave (an error naming it).
 func (db *DB) transition(ctx context.Context, what string, id int64, query string, noop []articles.State, args ...any) error {
-	res, err := db.db.ExecContext(ctx, query, args...)
+	res, err := db.exec(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("sqlite: %s %d: %w", what, id, err)
 	}

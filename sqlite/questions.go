@@ -40,7 +40,7 @@ func (db *DB) CreateQuestion(ctx context.Context, q *commands.Question) (int64, 
 	if next.IsZero() {
 		next = q.AskedAt
 	}
-	res, err := db.SQL().ExecContext(ctx, `INSERT INTO questions
+	res, err := db.exec(ctx, `INSERT INTO questions
 		(guild_id, channel_id, user_id, user_name, text, asked_at, next_attempt, team_channel_id, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		q.GuildID, q.ChannelID, q.UserID, q.UserName, q.Text, q.AskedAt.UnixNano(), qNanos(next), q.TeamChannelID, qNow())
@@ -113,7 +113,7 @@ func (db *DB) QuestionTimes(ctx context.Context, userID string, since time.Time)
 
 // execOne runs an UPDATE that must touch one question or answer row.
 func (db *DB) execOne(ctx context.Context, what string, id int64, query string, args ...any) error {
-	res, err := db.SQL().ExecContext(ctx, query, args...)
+	res, err := db.exec(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("sqlite: %s %d: %w", what, id, err)
 	}
@@ -191,7 +191,7 @@ func (db *DB) queryQuestions(ctx context.Context, what, query string, args ...an
 
 // CloseQuestion implements commands.QuestionStore.
 func (db *DB) CloseQuestion(ctx context.Context, id int64, by string, at time.Time) (bool, error) {
-	res, err := db.SQL().ExecContext(ctx,
+	res, err := db.exec(ctx,
 		`UPDATE questions SET closed_at = ?, closed_by = ?, updated_at = ? WHERE id = ? AND closed_at IS NULL`,
 		at.UnixNano(), by, qNow(), id)
 	if err != nil {
@@ -218,7 +218,7 @@ func (db *DB) SetMemberThread(ctx context.Context, id int64, threadID string) er
 
 // AddAnswer implements commands.QuestionStore.
 func (db *DB) AddAnswer(ctx context.Context, a *commands.Answer) (int64, error) {
-	res, err := db.SQL().ExecContext(ctx, `INSERT INTO answers
+	res, err := db.exec(ctx, `INSERT INTO answers
 		(question_id, team_user_id, team_user_name, text, created_at, next_attempt, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		a.QuestionID, a.TeamUserID, a.TeamUserName, a.Text, a.CreatedAt.UnixNano(), a.CreatedAt.UnixNano(), qNow())
@@ -334,7 +334,7 @@ func (db *DB) NextRetry(ctx context.Context) (time.Time, bool, error) {
 
 // BlockMember implements commands.QuestionStore.
 func (db *DB) BlockMember(ctx context.Context, userID string, until time.Time, by string) error {
-	_, err := db.SQL().ExecContext(ctx, `INSERT INTO ask_blocks (user_id, until, blocked_by, created_at)
+	_, err := db.exec(ctx, `INSERT INTO ask_blocks (user_id, until, blocked_by, created_at)
 		VALUES (?, ?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET until = excluded.until, blocked_by = excluded.blocked_by,
 		created_at = excluded.created_at`, userID, until.UnixNano(), by, qNow())
@@ -346,7 +346,7 @@ func (db *DB) BlockMember(ctx context.Context, userID string, until time.Time, b
 
 // UnblockMember implements commands.QuestionStore.
 func (db *DB) UnblockMember(ctx context.Context, userID string) error {
-	if _, err := db.SQL().ExecContext(ctx, `DELETE FROM ask_blocks WHERE user_id = ?`, userID); err != nil {
+	if _, err := db.exec(ctx, `DELETE FROM ask_blocks WHERE user_id = ?`, userID); err != nil {
 		return fmt.Errorf("sqlite: unblock member: %w", err)
 	}
 	return nil

@@ -148,31 +148,39 @@ func (a *Archive) pageText(ctx context.Context, rawURL string) (string, error) {
 // MainText extracts the main text of an HTML page (navigation, comments,
 // widgets left out) as plain text, one paragraph a line.
 func MainText(page []byte, pageURL string) (string, error) {
+	_, text, err := extract(page, pageURL)
+	return text, err
+}
+
+// extract runs readability on a page: what it found (title, byline, date)
+// and the main text as plain text.
+func extract(page []byte, pageURL string) (readability.Article, string, error) {
+	var none readability.Article
 	u, err := url.Parse(pageURL)
 	if err != nil {
-		return "", fmt.Errorf("archive: page URL: %w", err)
+		return none, "", fmt.Errorf("archive: page URL: %w", err)
 	}
 	doc, err := html.Parse(bytes.NewReader(page))
 	if err != nil {
-		return "", fmt.Errorf("archive: page: %w", err)
+		return none, "", fmt.Errorf("archive: page: %w", err)
 	}
 	dropMeta(doc)
 	art, err := readability.FromDocument(doc, u)
 	if err != nil {
-		return "", fmt.Errorf("archive: readability: %w", err)
+		return none, "", fmt.Errorf("archive: readability: %w", err)
 	}
 	if art.Node == nil {
-		return "", errors.New("archive: readability: no main text found")
+		return none, "", errors.New("archive: readability: no main text found")
 	}
 	var b strings.Builder
 	if err := art.RenderHTML(&b); err != nil {
-		return "", fmt.Errorf("archive: readability: %w", err)
+		return none, "", fmt.Errorf("archive: readability: %w", err)
 	}
 	text := articles.HTMLToText(b.String())
 	if text == "" {
-		return "", errors.New("archive: readability: empty main text")
+		return none, "", errors.New("archive: readability: empty main text")
 	}
-	return text, nil
+	return art, text, nil
 }
 
 // metaClasses mark the parts of an article that are about it rather than of

@@ -57,12 +57,18 @@ func (g *gates) get(site string) *gate {
 // once. The error of the last try is returned, an *articles.HTTPError for a
 // status.
 func (a *Archive) fetch(ctx context.Context, rawURL string) (*articles.FetchResult, error) {
+	return a.fetchWith(ctx, a.fetcher, rawURL)
+}
+
+// fetchWith is fetch with another fetcher (another redirect policy), under
+// the same gate.
+func (a *Archive) fetchWith(ctx context.Context, f *articles.Fetcher, rawURL string) (*articles.FetchResult, error) {
 	g := a.gates.get(articles.SiteOf(rawURL))
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		var res *articles.FetchResult
 		var pause time.Duration
-		res, pause, err = a.try(ctx, g, rawURL, attempt)
+		res, pause, err = a.try(ctx, f, g, rawURL, attempt)
 		if err == nil {
 			return res, nil
 		}
@@ -77,7 +83,7 @@ func (a *Archive) fetch(ctx context.Context, rawURL string) (*articles.FetchResu
 
 // try sends one request when the gate allows it. pause is negative when the
 // failure is not worth retrying.
-func (a *Archive) try(ctx context.Context, g *gate, rawURL string, attempt int) (*articles.FetchResult, time.Duration, error) {
+func (a *Archive) try(ctx context.Context, f *articles.Fetcher, g *gate, rawURL string, attempt int) (*articles.FetchResult, time.Duration, error) {
 	select {
 	case g.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -97,7 +103,7 @@ func (a *Archive) try(ctx context.Context, g *gate, rawURL string, attempt int) 
 			return nil, -1, err
 		}
 	}
-	res, err := a.fetcher.Fetch(ctx, rawURL, "", "")
+	res, err := f.Fetch(ctx, rawURL, "", "")
 	metricRequests.Inc()
 	pause := a.interval()
 	if err != nil {
@@ -138,7 +144,7 @@ func retryPause(err error, attempt int) (time.Duration, bool) {
 		}
 		return 0, false
 	}
-	if errors.Is(err, articles.ErrTooLarge) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, articles.ErrTooLarge) || errors.Is(err, ErrOffSite) || errors.Is(err, context.Canceled) {
 		return 0, false
 	}
 	return serverErrorWait << (attempt - 1), true // network error, timeout

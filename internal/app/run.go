@@ -52,7 +52,7 @@ func runVerb(ctx context.Context, args []string, io IO) error {
 		return err
 	}
 	log := newLogger(io.Stderr, cfg.LogLevel)
-	r := &runner{cfg: cfg, io: io, log: log, dryRun: *dryRun, once: *once, ftKick: make(chan struct{}, 1), polled: make(chan struct{})}
+	r := &runner{cfg: cfg, io: io, log: log, dryRun: *dryRun, once: *once, ftKick: make(chan struct{}, 1), indexKick: make(chan struct{}, 1), polled: make(chan struct{})}
 	errc := make(chan error, 1)
 	go func() { errc <- r.run(ctx) }()
 	select {
@@ -84,6 +84,7 @@ type runner struct {
 	db      *sqlite.DB
 	health  *bot.Health
 	index   *related.Index
+	syncer  *related.Syncer // keeps index equal to the store (see run_index.go)
 	poller  *articles.Poller
 	poster  *channelPosters
 	archive *archive.Archive
@@ -91,7 +92,7 @@ type runner struct {
 	ask     *commands.Ask
 	ix      *httpInteractions // INTERACTIONS_ADDR
 
-	syncMu    sync.Mutex    // one index sync at a time
+	indexKick chan struct{} // asks the indexer to sync now (see run_index.go)
 	polled    chan struct{} // closed when the first poll has ended
 	polledOne sync.Once
 	ftKick    chan struct{} // asks the archive to read new summary-only articles
@@ -132,6 +133,7 @@ func (r *runner) run(ctx context.Context) error {
 	r.health = bot.NewHealth()
 	r.health.SetPinger(db.Ping)
 	r.index = related.New()
+	r.syncer = related.NewSyncer(r.index, db)
 	if err := r.syncIndex(ctx); err != nil {
 		return err
 	}
@@ -155,6 +157,10 @@ func (r *runner) run(ctx context.Context) error {
 		r.health.SetDryRun(true)
 		sender = bot.NewPrintSender(r.io.Stdout)
 	} else {
+		// Before Discord: /related reads unknown links with it, and the
+		// scheduler's job asks it for full text.
+		r.archive = r.newArchive(fetcher)
+		r.health.SetSection("archive", func() any { return r.archive.Status() })
 		if err := r.openDiscord(ctx); err != nil {
 			return err
 		}
@@ -197,11 +203,6 @@ func (r *runner) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 	sched, err := bot.NewScheduler(r.cfg.Schedule, r.job, r.log)
 	if err != nil {
 		return usageError{fmt.Errorf("config: POST_SCHEDULE: %w", err)}
-	}
-	if !r.dryRun {
-		// Before the scheduler starts: its job asks the archive for full text.
-		r.archive = r.newArchive(fetcher)
-		r.health.SetSection("archive", func() any { return r.archive.Status() })
 	}
 	var wg sync.WaitGroup
 	start := func(name string, fn func(context.Context)) {
@@ -248,6 +249,7 @@ func (r *runner) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 	if r.archive != nil {
 		start("archive", func(ctx context.Context) { r.runArchive(ctx, feeds) })
 	}
+	start("indexer", r.runIndexer)
 	r.log.Info("newsbot running", "feeds", len(feeds), "schedule", r.cfg.Schedule, "dry_run", r.dryRun)
 
 	<-ctx.Done()
@@ -275,6 +277,8 @@ func (r *runner) job(ctx context.Context) {
 // late posts what a slow feed brought, once its fetch has ended.
 func (r *runner) late(ctx context.Context, res articles.FeedResult) {
 	r.noteFeed(res)
+	// What it stored is known to /related at once, posted or not.
+	r.kickIndex()
 	if res.Err == nil && res.Pending > 0 && ctx.Err() == nil {
 		r.log.Info("slow feed ended; posting its new items", "feed_url", res.URL, "pending", res.Pending)
 		r.post(ctx)
@@ -305,15 +309,6 @@ func (r *runner) post(ctx context.Context) {
 	if r.archive != nil && r.cfg.FullText {
 		r.kickFullText()
 	}
-}
-
-func (r *runner) syncIndex(ctx context.Context) error {
-	r.syncMu.Lock()
-	defer r.syncMu.Unlock()
-	if err := r.index.Sync(ctx, r.db); err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	return nil
 }
 
 // alsoRead picks the "Also Read" links of a news post.

@@ -32,7 +32,10 @@ func (r *runner) openDiscord(ctx context.Context) error {
 		Problems:      r.health,
 	})
 	cmds := []commands.Command{
-		commands.NewRelated(r.index, resp),
+		commands.NewRelatedWith(commands.RelatedOptions{
+			Index: r.index, Responder: resp, Fresh: r.syncer, Log: r.log,
+			Links: &linkReader{r: r, now: time.Now},
+		}),
 		r.ask.Command(),
 	}
 	r.newInteractions(cmds)
@@ -64,19 +67,11 @@ func (r *runner) newArchive(fetcher *articles.Fetcher) *archive.Archive {
 		FullText: r.cfg.FullText,
 		Log:      r.log,
 		Known:    r.poller.Meta,
-		OnText: func(id int64) {
-			// The index learns the article's whole text.
-			if a, err := r.db.ArticleByID(context.Background(), id); err == nil {
-				r.index.Add(a)
-			}
-		},
-		Progress: func(p archive.Progress) {
-			if p.Done {
-				if err := r.syncIndex(context.Background()); err != nil {
-					r.log.Warn("index sync failed", "error", err)
-				}
-			}
-		},
+		// The index learns what the archive stored (the text took a new
+		// rev): the indexer syncs it soon, and /related syncs before it
+		// answers anyway.
+		OnText:   func(int64) { r.kickIndex() },
+		Progress: func(archive.Progress) { r.kickIndex() },
 	})
 }
 

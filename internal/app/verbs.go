@@ -148,10 +148,17 @@ func relatedVerb(ctx context.Context, args []string, io IO) error {
 	}
 	defer db.Close()
 	ix := related.New()
-	if err := ix.Sync(ctx, db); err != nil {
+	// The same sync as the running bot's.
+	if _, err := related.NewSyncer(ix, db).Sync(ctx); err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
-	hits := ix.Query(strings.Join(fs.Args(), " "), 5)
+	q := strings.TrimSpace(strings.Join(fs.Args(), " "))
+	hits, _, named := ix.Resolve(q, 5)
+	if _, link := related.LinkQuery(q); link && !named {
+		// A link that names no stored article: its slug says nothing
+		// reliable (and this verb reads no page).
+		hits = nil
+	}
 	if *asJSON {
 		out := make([]relatedJSON, 0, len(hits))
 		for _, h := range hits {
