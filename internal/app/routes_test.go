@@ -36,10 +36,9 @@ func oldDatabase(t *testing.T) *sqlite.DB {
 
 func TestPrepareDeliveriesUpgrade(t *testing.T) {
 	ctx := context.Background()
-	cfg := config.Config{RoutesFile: "routes.yaml"}
 
 	db := oldDatabase(t)
-	_, err := prepareDeliveries(ctx, db, cfg, []articles.Route{{Name: "other", ChannelID: "460"}})
+	_, err := prepareDeliveries(ctx, db, []articles.Route{{Name: "other", ChannelID: "460"}})
 	if err == nil || !strings.Contains(err.Error(), `ROUTES_FILE names no route "news"`) {
 		t.Fatalf("without a news route: %v", err)
 	}
@@ -47,7 +46,7 @@ func TestPrepareDeliveriesUpgrade(t *testing.T) {
 		t.Errorf("a refused start changed the database: %d unadopted", n)
 	}
 
-	if _, err := prepareDeliveries(ctx, db, cfg, []articles.Route{{Name: "news", ChannelID: "400"}, {Name: "other", ChannelID: "460"}}); err != nil {
+	if _, err := prepareDeliveries(ctx, db, []articles.Route{{Name: "news", ChannelID: "400"}, {Name: "other", ChannelID: "460"}}); err != nil {
 		t.Fatal(err)
 	}
 	due, err := db.ChannelPosts("400", articles.FollowUps{}).Due(ctx, 0)
@@ -57,7 +56,7 @@ func TestPrepareDeliveriesUpgrade(t *testing.T) {
 
 	// Without ROUTES_FILE, NEWS_CHANNEL_ID takes them.
 	db = oldDatabase(t)
-	if _, err := prepareDeliveries(ctx, db, config.Config{}, routesOf(config.Config{NewsChannelID: "400"}, nil)); err != nil {
+	if _, err := prepareDeliveries(ctx, db, routesOf(config.Config{NewsChannelID: "400"}, nil)); err != nil {
 		t.Fatal(err)
 	}
 	if due, _ := db.ChannelPosts("400", articles.FollowUps{}).Due(ctx, 0); len(due) != 1 {

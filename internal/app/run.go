@@ -140,7 +140,7 @@ func (r *runner) run(ctx context.Context) error {
 	fetcher := articles.NewFetcher(nil)
 	routes := routesOf(r.cfg, feeds)
 	if !r.dryRun {
-		dropped, err := prepareDeliveries(ctx, db, r.cfg, routes)
+		dropped, err := prepareDeliveries(ctx, db, routes)
 		if err != nil {
 			return err
 		}
