@@ -115,9 +115,8 @@ func newChannelPosters(store articles.DeliveryStore, cfg config.Config, routes [
 	for _, spec := range channelSpecs(cfg, routes) {
 		o := base
 		o.ChannelID = spec.id
-		o.RoleID = ""
 		if named {
-			o.Routes = spec.names
+			o.Routes, o.RoleID = spec.names, "" // roles come with each delivery
 		}
 		if d == nil {
 			o.Store = store.ChannelPosts(spec.id, articles.FollowUps{})

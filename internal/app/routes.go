@@ -30,24 +30,8 @@ func routesOf(cfg config.Config, feeds []string) []articles.Route {
 // no route leads to any more are dropped, and a feed a channel has not seen
 // is read whole on the next poll so that the channel gets its backlog.
 func prepareDeliveries(ctx context.Context, store articles.DeliveryStore, routes []articles.Route) (dropped int, err error) {
-	n, err := store.UnadoptedDeliveries(ctx)
-	if err != nil {
+	if err := adoptDeliveries(ctx, store, routes); err != nil {
 		return 0, err
-	}
-	if n > 0 {
-		channel := ""
-		for _, r := range routes {
-			if r.Name == config.NewsRoute {
-				channel = r.ChannelID
-			}
-		}
-		if channel == "" {
-			return 0, fmt.Errorf("config: ROUTES_FILE names no route %q: the database holds %d news posts from before routes, whose channel only the route named %q can tell; name the route of the old NEWS_CHANNEL_ID %q",
-				config.NewsRoute, n, config.NewsRoute, config.NewsRoute)
-		}
-		if _, err := store.AdoptDeliveries(ctx, channel); err != nil {
-			return 0, err
-		}
 	}
 	if dropped, err = store.DropStaleDeliveries(ctx, routes); err != nil {
 		return 0, err
@@ -120,4 +104,27 @@ func checkRouteKinds(routes []config.Route, channel func(id string) *discordgo.C
 		}
 	}
 	return nil
+}
+
+// adoptDeliveries gives the deliveries recorded without a channel (by a
+// version before routes, or by newsbot fetch without NEWS_CHANNEL_ID) to
+// the channel of the route named news; without such a route it is an
+// error naming ROUTES_FILE.
+func adoptDeliveries(ctx context.Context, store articles.DeliveryStore, routes []articles.Route) error {
+	n, err := store.UnadoptedDeliveries(ctx)
+	if err != nil || n == 0 {
+		return err
+	}
+	channel := ""
+	for _, r := range routes {
+		if r.Name == config.NewsRoute {
+			channel = r.ChannelID
+		}
+	}
+	if channel == "" {
+		return fmt.Errorf("config: ROUTES_FILE names no route %q: the database holds %d news posts recorded without a channel (from before routes, or by newsbot fetch without NEWS_CHANNEL_ID); name the route of the old NEWS_CHANNEL_ID %q",
+			config.NewsRoute, n, config.NewsRoute)
+	}
+	_, err = store.AdoptDeliveries(ctx, channel)
+	return err
 }

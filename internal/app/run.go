@@ -173,6 +173,7 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	r.poster = newChannelPosters(db, r.cfg, routes, r.cfg.RoutesFile != "", bot.PosterOptions{
 		Sender:   sender,
+		RoleID:   r.cfg.NewsRoleID, // without ROUTES_FILE: also for posts recorded without it
 		Also:     r.alsoRead,
 		Problems: r.health,
 		Log:      r.log,
@@ -302,6 +303,13 @@ func (r *runner) noteFeed(res articles.FeedResult) {
 func (r *runner) post(ctx context.Context) {
 	if err := r.syncIndex(ctx); err != nil {
 		r.log.Error("index sync failed", "error", err)
+	}
+	if !r.dryRun {
+		// newsbot fetch beside the bot, without NEWS_CHANNEL_ID, records its
+		// new items for the news route without a channel.
+		if err := adoptDeliveries(ctx, r.db, r.poller.Routes); err != nil && ctx.Err() == nil {
+			r.log.Warn("posts recorded without a channel wait", "error", err)
+		}
 	}
 	if _, err := r.poster.PostDue(ctx); err != nil && ctx.Err() == nil {
 		r.log.Warn("posting stopped for this run", "error", err)
