@@ -431,3 +431,45 @@ func waitStderr(ctx context.Context, p *proc, s string) error {
 	}
 	return nil
 }
+
+// TestRoutesPublishQueueSurvivesRestart: posts whose publishing waits for
+// the channel's limit when the bot stops are published by the next run,
+// each once.
+func TestRoutesPublishQueueSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	skipShort(t)
+	fake := discordtest.New(t, discordtest.WithPublishLimit(1, 6*time.Second))
+	addAnnouncement(fake)
+	f := newFeed(t, "pubrestart", 3)
+	dir := t.TempDir()
+	env := routesEnv(t, fake, dir, fmt.Sprintf("routes:\n  - name: ann\n    feeds: [%s]\n    channel: %s\n", f.url(), annChannel))
+	ctx := waitCtx(t, 60*time.Second)
+	p := start(t, env, "run")
+	if _, err := fake.WaitMessages(ctx, annChannel, 3); err != nil {
+		t.Fatalf("%v\n%s", err, p.stderr.String())
+	}
+	if err := waitStderr(ctx, p, "publish held off"); err != nil {
+		t.Fatalf("%v\n%s", err, p.stderr.String())
+	}
+	p.term()
+	before := len(fake.Crossposted(annChannel))
+	if before >= 3 {
+		t.Fatalf("all published within one 6 s window of 1: the limit did not apply")
+	}
+	p2 := start(t, env, "run")
+	if err := fake.WaitFor(ctx, func() bool { return len(fake.Crossposted(annChannel)) == 3 }); err != nil {
+		t.Fatalf("published %d of 3 after the restart: %v\n%s", len(fake.Crossposted(annChannel)), err, p2.stderr.String())
+	}
+	p2.term()
+	ms := fake.Messages(annChannel)
+	got := fake.Crossposted(annChannel)
+	slices.Sort(got)
+	var want []string
+	for _, m := range ms {
+		want = append(want, m.ID)
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) || len(ms) != 3 {
+		t.Errorf("published %v, want each of the 3 posts %v once", got, want)
+	}
+}
