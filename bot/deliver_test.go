@@ -11,6 +11,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/newsbot/newsbot/articles"
+	dto "github.com/prometheus/client_model/go"
 )
 
 func TestForumPostName(t *testing.T) {
@@ -193,4 +194,30 @@ func TestPosterKindChangeHolds(t *testing.T) {
 			t.Errorf("%d: problem not cleared", code)
 		}
 	}
+}
+
+// Posts are counted by route (the routes that led each to its channel).
+func TestPostsCountedByRoute(t *testing.T) {
+	as := testArticles(2)
+	for i := range as {
+		as[i].Routes = []string{"sec", "all"}
+	}
+	before := postsCount(t, "posted", "sec,all")
+	p, _, _ := newTestPoster(t, newMemStore(as...), &fakeSender{}, PosterOptions{Routes: []string{"sec", "all"}})
+	if n := postDue(t, p); n != 2 {
+		t.Fatalf("posted %d", n)
+	}
+	if got := postsCount(t, "posted", "sec,all") - before; got != 2 {
+		t.Errorf("newsbot_posts_total{outcome=posted,route=\"sec,all\"} grew by %v, want 2", got)
+	}
+}
+
+// postsCount reads newsbot_posts_total{outcome, route}.
+func postsCount(t *testing.T, outcome, route string) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := postsTotal.WithLabelValues(outcome, route).Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
 }
