@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -310,19 +309,5 @@ func RouteFeeds(routes []Route) []string {
 			}
 		}
 	}
-	return out
-}
-
-// RouteChannels returns the distinct channels of the routes, sorted.
-func RouteChannels(routes []Route) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, r := range routes {
-		if r.ChannelID != "" && !seen[r.ChannelID] {
-			seen[r.ChannelID] = true
-			out = append(out, r.ChannelID)
-		}
-	}
-	sort.Strings(out)
 	return out
 }

@@ -53,9 +53,6 @@ func TestParseRoutes(t *testing.T) {
 	if got := strings.Join(RouteFeeds(rs), " "); got != "https://example.com/feed/ https://example.com/releases/feed/" {
 		t.Errorf("feeds %q", got)
 	}
-	if got := strings.Join(RouteChannels(rs), " "); got != "1100000000000000010 1100000000000000011" {
-		t.Errorf("channels %q", got)
-	}
 	if err := rs[2].Errorf("forum_tag", "names no tag of forum %s", rs[2].ChannelID); err == nil ||
 		err.Error() != `config: ROUTES_FILE routes.yaml:20: forum_tag: route "forum" names no tag of forum 1100000000000000011` {
 		t.Errorf("Errorf: %v", err)
