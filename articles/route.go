@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"sort"
 	"time"
 )
 
@@ -94,4 +95,77 @@ type DeliveryStore interface {
 	// reads it whole and the channel gets its backlog even if the feed has
 	// not changed. It returns how many feeds it reset.
 	RefetchForNewChannels(ctx context.Context, routes []Route) (int, error)
+}
+
+// RouteItem is one distinct item of a poll, as the store matched it.
+type RouteItem struct {
+	ID        int64     // the stored article
+	Article   Article   // as normalised from the poll (title, summary, categories)
+	Published time.Time // the newest date the poll gave it
+	NewToFeed bool      // the feed lists it for the first time
+}
+
+// Delivery is one route taking one article to its channel.
+type Delivery struct {
+	ArticleID int64
+	Route     Route
+}
+
+// PlanDeliveries decides which deliveries one poll of feedURL makes, channel
+// by channel: the items new to the feed, each to the routes of the channel
+// that accept it; the first time the channel sees the feed (firstSight),
+// the newest backlogLimit items that any of its routes accepts instead, so
+// that a route added later never floods its channel. Items are in feed
+// order. It returns the deliveries and the channels that saw the feed for
+// the first time (the store records them).
+func PlanDeliveries(feedURL string, routes []Route, items []RouteItem, backlogLimit int, firstSight func(channelID string) (bool, error)) ([]Delivery, []string, error) {
+	var channels []string
+	byChannel := map[string][]Route{}
+	for _, r := range routes {
+		if !r.Lists(feedURL) {
+			continue
+		}
+		if _, ok := byChannel[r.ChannelID]; !ok {
+			channels = append(channels, r.ChannelID)
+		}
+		byChannel[r.ChannelID] = append(byChannel[r.ChannelID], r)
+	}
+	var byAge []RouteItem
+	var out []Delivery
+	var seen []string
+	for _, ch := range channels {
+		first, err := firstSight(ch)
+		if err != nil {
+			return nil, nil, err
+		}
+		candidates, limit := items, len(items)
+		if first {
+			if byAge == nil {
+				byAge = append([]RouteItem{}, items...)
+				sort.SliceStable(byAge, func(i, j int) bool { return byAge[i].Published.After(byAge[j].Published) })
+			}
+			candidates, limit = byAge, max(backlogLimit, 0)
+			seen = append(seen, ch)
+		}
+		taken := 0
+		for _, it := range candidates {
+			if taken >= limit {
+				break
+			}
+			if !first && !it.NewToFeed {
+				continue
+			}
+			accepted := false
+			for _, r := range byChannel[ch] {
+				if r.Filter.Accepts(it.Article) {
+					accepted = true
+					out = append(out, Delivery{ArticleID: it.ID, Route: r})
+				}
+			}
+			if accepted {
+				taken++
+			}
+		}
+	}
+	return out, seen, nil
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -18,59 +17,37 @@ import (
 
 var _ articles.DeliveryStore = (*DB)(nil)
 
-// routePoll records, in the poll's transaction, the deliveries its items
-// make, channel by channel: the items new to the feed, each to the routes
-// of the channel that accept it; the first time the channel sees the feed,
-// the newest backlogLimit items that any of its routes accepts instead.
+// routePoll records, in the poll's transaction, the deliveries the poll
+// makes (articles.PlanDeliveries) and the channels that saw its feed for the
+// first time.
 func routePoll(ctx context.Context, tx *sql.Tx, p articles.Poll, items []*pollItem, backlogLimit int, at time.Time) error {
-	byAge := append([]*pollItem(nil), items...)
-	sort.SliceStable(byAge, func(i, j int) bool { return byAge[i].published.After(byAge[j].published) })
-	var channels []string
-	routes := map[string][]articles.Route{}
-	for _, r := range p.Routes {
-		if !r.Lists(p.FeedURL) {
-			continue
-		}
-		if _, ok := routes[r.ChannelID]; !ok {
-			channels = append(channels, r.ChannelID)
-		}
-		routes[r.ChannelID] = append(routes[r.ChannelID], r)
+	if len(p.Routes) == 0 {
+		return nil
 	}
-	for _, ch := range channels {
+	ris := make([]articles.RouteItem, len(items))
+	for i, it := range items {
+		ris[i] = articles.RouteItem{ID: it.id, Article: it.article, Published: it.published, NewToFeed: it.newToFeed}
+	}
+	plan, seen, err := articles.PlanDeliveries(p.FeedURL, p.Routes, ris, backlogLimit, func(channelID string) (bool, error) {
 		var one int
-		err := tx.QueryRowContext(ctx, "SELECT 1 FROM channel_feeds WHERE channel_id = ? AND feed_url = ?", ch, p.FeedURL).Scan(&one)
-		first := errors.Is(err, sql.ErrNoRows)
-		if err != nil && !first {
+		err := tx.QueryRowContext(ctx, "SELECT 1 FROM channel_feeds WHERE channel_id = ? AND feed_url = ?", channelID, p.FeedURL).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return true, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		return err
+	}
+	for _, ch := range seen {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO channel_feeds (channel_id, feed_url, first_at) VALUES (?, ?, ?)",
+			ch, p.FeedURL, timeNanos(at)); err != nil {
 			return err
 		}
-		candidates, limit := items, len(items)
-		if first {
-			candidates, limit = byAge, max(backlogLimit, 0)
-			if _, err := tx.ExecContext(ctx, "INSERT INTO channel_feeds (channel_id, feed_url, first_at) VALUES (?, ?, ?)",
-				ch, p.FeedURL, timeNanos(at)); err != nil {
-				return err
-			}
-		}
-		taken := 0
-		for _, it := range candidates {
-			if taken >= limit {
-				break
-			}
-			if !first && !it.newToFeed {
-				continue
-			}
-			accepted := false
-			for _, r := range routes[ch] {
-				if r.Filter.Accepts(it.article) {
-					accepted = true
-					if err := addDelivery(ctx, tx, it.id, r, at); err != nil {
-						return err
-					}
-				}
-			}
-			if accepted {
-				taken++
-			}
+	}
+	for _, d := range plan {
+		if err := addDelivery(ctx, tx, d.ArticleID, d.Route, at); err != nil {
+			return err
 		}
 	}
 	return nil
