@@ -30,10 +30,18 @@ type Filter struct {
 
 // Accepts reports whether the filter lets a through.
 func (f Filter) Accepts(a Article) bool {
-	if f.Include == nil && f.Exclude.Empty() {
+	if f.open() {
 		return true
 	}
 	t := newFilterText(a)
+	return f.acceptsText(&t)
+}
+
+// open reports whether f takes every article (nothing to match).
+func (f Filter) open() bool { return f.Include == nil && f.Exclude.Empty() }
+
+// acceptsText is Accepts over an article already folded.
+func (f Filter) acceptsText(t *filterText) bool {
 	if t.matches(f.Exclude) {
 		return false
 	}

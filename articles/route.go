@@ -132,6 +132,7 @@ func PlanDeliveries(feedURL string, routes []Route, items []RouteItem, backlogLi
 	}
 	var byAge []RouteItem
 	var out []Delivery
+	folded := map[int64]*filterText{} // each item folded once for every route
 	var seen []string
 	for _, ch := range channels {
 		first, err := firstSight(ch)
@@ -149,6 +150,7 @@ func PlanDeliveries(feedURL string, routes []Route, items []RouteItem, backlogLi
 		}
 		taken := 0
 		for _, it := range candidates {
+			text := folded[it.ID]
 			if taken >= limit {
 				break
 			}
@@ -157,7 +159,16 @@ func PlanDeliveries(feedURL string, routes []Route, items []RouteItem, backlogLi
 			}
 			accepted := false
 			for _, r := range byChannel[ch] {
-				if r.Filter.Accepts(it.Article) {
+				ok := r.Filter.open()
+				if !ok {
+					if text == nil {
+						t := newFilterText(it.Article)
+						text = &t
+						folded[it.ID] = text
+					}
+					ok = r.Filter.acceptsText(text)
+				}
+				if ok {
 					accepted = true
 					out = append(out, Delivery{ArticleID: it.ID, Route: r})
 				}

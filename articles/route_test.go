@@ -41,3 +41,28 @@ func TestPlanDeliveries(t *testing.T) {
 		t.Errorf("first sight %v, want [a]", first)
 	}
 }
+
+// BenchmarkPlanDeliveries: a feed's first poll (100 items) through 5
+// filtered routes to 3 channels.
+func BenchmarkPlanDeliveries(b *testing.B) {
+	const feed = "https://ex.com/feed"
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	items := make([]RouteItem, 100)
+	for i := range items {
+		items[i] = RouteItem{ID: int64(i), Published: base.Add(-time.Duration(i) * time.Hour), NewToFeed: true,
+			Article: Article{Title: fmt.Sprintf("Release notes for Go 1.%d", i), Summary: "Security fixes and a faster garbage collector.",
+				Categories: []string{"Releases", "Security"}}}
+	}
+	f := Filter{Include: &Match{Categories: []string{"security"}, Words: []string{"garbage collector"}}, Exclude: Match{Categories: []string{"Sponsored"}}}
+	routes := []Route{
+		{Name: "a", Feeds: []string{feed}, ChannelID: "1", Filter: f}, {Name: "b", Feeds: []string{feed}, ChannelID: "1"},
+		{Name: "c", Feeds: []string{feed}, ChannelID: "2", Filter: f}, {Name: "d", Feeds: []string{feed}, ChannelID: "3", Filter: f},
+		{Name: "e", Feeds: []string{feed}, ChannelID: "3", Filter: f},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := PlanDeliveries(feed, routes, items, 3, func(string) (bool, error) { return false, nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
