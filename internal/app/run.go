@@ -86,7 +86,7 @@ type runner struct {
 	index   *related.Index
 	syncer  *related.Syncer // keeps index equal to the store (see run_index.go)
 	poller  *articles.Poller
-	poster  *bot.Poster
+	poster  *channelPosters
 	archive *archive.Archive
 	bot     *bot.Bot
 	ask     *commands.Ask
@@ -138,8 +138,19 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	fetcher := articles.NewFetcher(nil)
+	routes := routesOf(r.cfg, feeds)
+	if !r.dryRun {
+		dropped, err := prepareDeliveries(ctx, db, routes)
+		if err != nil {
+			return err
+		}
+		if dropped > 0 {
+			r.log.Info("dropped pending posts that no route leads to any more", "posts", dropped)
+		}
+	}
 	r.poller = articles.NewPoller(db, fetcher, feeds, r.cfg.BacklogLimit, r.log)
 	r.poller.Patience = pollPatience
+	r.poller.Routes = routes
 
 	var sender bot.Sender
 	if r.dryRun {
@@ -156,16 +167,18 @@ func (r *runner) run(ctx context.Context) error {
 		defer r.bot.Close()
 		sender = bot.NewDiscordSender(r.bot.Session())
 	}
-	r.poster = bot.NewPoster(bot.PosterOptions{
-		Store:     db,
-		Sender:    sender,
-		ChannelID: r.cfg.NewsChannelID,
-		RoleID:    r.cfg.NewsRoleID,
-		Also:      r.alsoRead,
-		Problems:  r.health,
-		Log:       r.log,
-		DryRun:    r.dryRun,
-	})
+	var kinds *discordKinds
+	if r.bot != nil {
+		kinds = &discordKinds{b: r.bot, timeout: r.bot.Session().Client.Timeout}
+	}
+	r.poster = newChannelPosters(db, r.cfg, routes, r.cfg.RoutesFile != "", bot.PosterOptions{
+		Sender:   sender,
+		RoleID:   r.cfg.NewsRoleID, // without ROUTES_FILE: also for posts recorded without it
+		Also:     r.alsoRead,
+		Problems: r.health,
+		Log:      r.log,
+		DryRun:   r.dryRun,
+	}, kinds)
 
 	if !r.dryRun {
 		if err := r.poster.ReportFailed(ctx); err != nil {
@@ -231,6 +244,9 @@ func (r *runner) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 	if r.ask != nil {
 		start("ask", r.ask.Run)
 	}
+	if !r.dryRun {
+		start("follow-ups", r.poster.Run)
+	}
 	if r.archive != nil {
 		start("archive", func(ctx context.Context) { r.runArchive(ctx, feeds) })
 	}
@@ -287,6 +303,13 @@ func (r *runner) noteFeed(res articles.FeedResult) {
 func (r *runner) post(ctx context.Context) {
 	if err := r.syncIndex(ctx); err != nil {
 		r.log.Error("index sync failed", "error", err)
+	}
+	if !r.dryRun {
+		// newsbot fetch beside the bot, without NEWS_CHANNEL_ID, records its
+		// new items for the news route without a channel.
+		if err := adoptDeliveries(ctx, r.db, r.poller.Routes); err != nil && ctx.Err() == nil {
+			r.log.Warn("posts recorded without a channel wait", "error", err)
+		}
 	}
 	if _, err := r.poster.PostDue(ctx); err != nil && ctx.Err() == nil {
 		r.log.Warn("posting stopped for this run", "error", err)
