@@ -6,8 +6,6 @@
 package articles
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 	"time"
 )
@@ -62,17 +60,19 @@ type Article struct {
 	MessageID string
 	Attempts  int
 	LastError string
+
+	// Routes and Roles are set on the articles of a channel's deliveries
+	// (DeliveryStore.ChannelPosts): the routes that accepted the article for
+	// the channel and the roles its post mentions.
+	Routes []string
+	Roles  []string
+	// LastAttempt is when the delivery's last send was attempted (zero when
+	// unknown): an uncertain forum post is looked for back to it.
+	LastAttempt time.Time
 }
 
 // ExcerptLen is the most runes an excerpt holds.
 const ExcerptLen = 300
-
-// Nonce is the idempotency nonce of the article's news post: stable for the
-// article, at most 25 characters as Discord requires.
-func (a Article) Nonce() string {
-	sum := sha256.Sum256([]byte(a.Site + "\x00" + a.Key))
-	return "nb" + hex.EncodeToString(sum[:])[:22]
-}
 
 // Identity returns the key that identifies an article within its site: its
 // GUID, else its canonical link, else its title and publication date.

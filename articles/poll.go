@@ -38,6 +38,9 @@ type Poller struct {
 	BacklogLimit int
 	Log          *slog.Logger
 	Concurrency  int // feeds polled at once; DefaultPollConcurrency when 0
+	// Routes say which channels want which feed's new items (see
+	// Poll.Routes); without them a poll only records articles' own state.
+	Routes []Route
 
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
@@ -63,6 +66,17 @@ type Poller struct {
 	inFlight map[string]bool
 	meta     map[string]FeedMeta // from each feed's last parsed answer
 	fetches  sync.WaitGroup      // every fetch PollAll started, slow ones included
+}
+
+// routesOf returns the routes that list feedURL.
+func (p *Poller) routesOf(feedURL string) []Route {
+	var rs []Route
+	for _, r := range p.Routes {
+		if r.Lists(feedURL) {
+			rs = append(rs, r)
+		}
+	}
+	return rs
 }
 
 // Wait returns when every fetch PollAll started has ended (slow feeds go on
@@ -323,6 +337,7 @@ func (p *Poller) PollFeed(ctx context.Context, feedURL string) (res FeedResult) 
 		LastModified: fr.LastModified,
 		Items:        feed.Items,
 		At:           now,
+		Routes:       p.routesOf(feedURL),
 	}, p.BacklogLimit)
 	if err != nil {
 		return p.fail(ctx, res, st, now, err)

@@ -32,6 +32,11 @@ type Poll struct {
 	LastModified string
 	Items        []Article // as the feed lists them
 	At           time.Time
+	// Routes lists the routes of this feed: each item new to the feed that a
+	// route accepts becomes a delivery to its channel (the first time a
+	// channel sees the feed, only the newest backlogLimit accepted items).
+	// Without routes only the article's own state changes.
+	Routes []Route
 }
 
 // PollStats says what a poll changed.
@@ -56,7 +61,9 @@ type FeedStore interface {
 	// that were never posted become pending and the rest stay recorded; on a
 	// later poll every item the feed lists for the first time becomes pending
 	// unless it was posted, is being sent, or failed. Validators are saved and
-	// the failure count reset.
+	// the failure count reset. In the same transaction, p.Routes make their
+	// deliveries (see Poll.Routes and DeliveryStore): the backlog rule then
+	// applies per channel, the first time a channel sees the feed.
 	RecordPoll(ctx context.Context, p Poll, backlogLimit int) (PollStats, error)
 	// RecordNotModified notes a 304: the feed answered and nothing changed.
 	RecordNotModified(ctx context.Context, feedURL string, at time.Time) error

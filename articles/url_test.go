@@ -108,13 +108,16 @@ func TestIdentity(t *testing.T) {
 	}
 }
 
-func TestNonce(t *testing.T) {
+func TestDeliveryNonce(t *testing.T) {
 	a := Article{Site: "example.com", Key: "guid:1"}
 	b := Article{Site: "example.com", Key: "guid:2"}
-	if n := a.Nonce(); len(n) > 25 || !strings.HasPrefix(n, "nb") || n != a.Nonce() {
+	if n := DeliveryNonce(a, "400"); len(n) > 25 || !strings.HasPrefix(n, "nd") || n != DeliveryNonce(a, "400") {
 		t.Errorf("nonce %q", n)
 	}
-	if a.Nonce() == b.Nonce() {
+	if DeliveryNonce(a, "400") == DeliveryNonce(b, "400") {
 		t.Error("two articles share a nonce")
+	}
+	if DeliveryNonce(a, "400") == DeliveryNonce(a, "401") {
+		t.Error("one article shares a nonce in two channels (Discord deduplicates per author)")
 	}
 }

@@ -1,8 +1,9 @@
-// Package bot is newsbot's Discord side: the gateway session and its
-// lifecycle (bot.go, session.go), slash-command registration and interaction
-// routing (router.go), channel permission checks (permissions.go), /healthz
-// and /metrics (health.go, metrics.go), and posting articles on a schedule
-// (poster.go, embed.go, scheduler.go, dryrun.go).
+// Package bot is newsbot's Discord side: the bot's lifecycle (bot.go,
+// session.go), the gateway connection (gateway.go), slash-command
+// registration (commands_register.go) and interaction routing (router.go),
+// the channels served and their permissions (channels.go, permissions.go),
+// /healthz and /metrics (health.go, metrics.go), and posting articles on a
+// schedule (poster.go, sender.go, embed.go, scheduler.go, dryrun.go).
 package bot
 
 import (
@@ -10,17 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/url"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
-	"github.com/gorilla/websocket"
 	"github.com/newsbot/newsbot/commands"
 )
 
@@ -53,6 +48,9 @@ type Options struct {
 	APIURL        string // DISCORD_API_URL, applied with SetAPIBase at Open; "" leaves the endpoints as they are
 	GuildID       string // DISCORD_GUILD_ID: register commands there; must be the news channel's guild
 	NewsChannelID string
+	// RouteChannels are the channels routes post to (ROUTES_FILE); without
+	// them NewsChannelID is the one news channel.
+	RouteChannels []RouteChannel
 	TeamChannelID string // optional; checked like the news channel when set
 	Commands      []commands.Command
 	Health        *Health      // nil: a private one
@@ -84,7 +82,8 @@ type Bot struct {
 	appID    string
 	botID    string
 	removers []func()
-	missing  map[string]bool // permission problem keys currently reported
+	missing  map[string]bool               // permission problem keys currently reported
+	channels map[string]*discordgo.Channel // route channels as last read
 	opened   bool
 	closed   bool
 	seen     map[string]chan struct{} // guild id -> closed at its GUILD_CREATE
@@ -114,12 +113,13 @@ func New(o Options) *Bot {
 		o.ReadyTimeout = DefaultReadyTimeout
 	}
 	b := &Bot{
-		o:       o,
-		log:     o.Log,
-		health:  o.Health,
-		cmds:    append([]commands.Command(nil), o.Commands...),
-		missing: map[string]bool{},
-		seen:    map[string]chan struct{}{},
+		o:        o,
+		log:      o.Log,
+		health:   o.Health,
+		cmds:     append([]commands.Command(nil), o.Commands...),
+		missing:  map[string]bool{},
+		channels: map[string]*discordgo.Channel{},
+		seen:     map[string]chan struct{}{},
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.rctx, b.rcancel = context.WithCancel(context.Background())
@@ -192,7 +192,7 @@ func (b *Bot) Open(ctx context.Context) error {
 	b.addHandler(b.onResumed)
 	b.addHandler(b.onGuildCreate)
 	// Permissions change with roles, overwrites and the bot's own roles.
-	b.addHandler(func(_ *discordgo.Session, _ *discordgo.ChannelUpdate) { b.checkPermissions() })
+	b.addHandler(b.onChannelUpdate)
 	b.addHandler(func(_ *discordgo.Session, _ *discordgo.GuildRoleUpdate) { b.checkPermissions() })
 	b.addHandler(func(_ *discordgo.Session, _ *discordgo.GuildRoleDelete) { b.checkPermissions() })
 	b.addHandler(func(_ *discordgo.Session, _ *discordgo.GuildMemberUpdate) { b.checkPermissions() })
@@ -273,520 +273,11 @@ func (b *Bot) Open(ctx context.Context) error {
 	return nil
 }
 
-// register registers the slash commands (see RegisterCommands) and, in
-// guild mode, removes their global twins.
-func (b *Bot) register(ctx context.Context, appID, scope string, defs []*discordgo.ApplicationCommand) error {
-	changed, err := RegisterCommands(ctx, b.s, appID, b.o.GuildID, defs)
-	if err != nil {
-		return err
-	}
-	b.health.ClearProblem("commands")
-	b.log.Info("slash commands", "scope", scope, "count", len(defs), "changed", changed)
-	if b.o.GuildID != "" {
-		b.dropGlobalTwins(ctx, appID, defs)
-	}
-	return nil
-}
-
-// registerLater retries a registration that failed for a transient reason
-// (5 s doubling to 5 minutes) until it succeeds, fails for good, or the Bot
-// closes.
-func (b *Bot) registerLater(appID, scope string, defs []*discordgo.ApplicationCommand) {
-	defer b.later.Done()
-	wait := registerRetry
-	for {
-		t := time.NewTimer(wait)
-		select {
-		case <-b.rctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(b.rctx, 30*time.Second)
-		err := b.register(ctx, appID, scope, defs)
-		cancel()
-		if err == nil || b.rctx.Err() != nil {
-			return
-		}
-		b.health.SetProblem("commands", fmt.Sprintf("slash commands could not be registered (%s): %v", scope, err))
-		if !transientREST(err) {
-			b.log.Error("slash commands could not be registered", "scope", scope, "error", err)
-			return
-		}
-		b.log.Warn("slash commands not registered yet; retrying", "scope", scope, "error", err)
-		wait = min(2*wait, 5*time.Minute)
-	}
-}
-
-// retryStart runs fn, and again after 1, 2, 4 and 8 s (startRetry) while
-// it fails for a transient reason (5xx, 429): a Discord hiccup at start is
-// waited out a little rather than ending the start.
-func (b *Bot) retryStart(ctx context.Context, what string, fn func() error) error {
-	err := fn()
-	for wait := startRetry; err != nil && transientREST(err) && wait <= 8*startRetry; wait *= 2 {
-		b.log.Warn(what+" failed; retrying", "error", err, "wait", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		err = fn()
-	}
-	return err
-}
-
-// The first waits after a transient failure at start: reading a channel,
-// registering the commands (variables for tests).
-var (
-	startRetry    = time.Second
-	registerRetry = 5 * time.Second
-)
-
-// transientREST reports whether a REST call failed for a reason that
-// passes: a 5xx, a 429, a 502 discordgo gave up retrying.
-func transientREST(err error) bool {
-	var rl *discordgo.RateLimitError
-	if errors.As(err, &rl) {
-		return true
-	}
-	var re *discordgo.RESTError
-	if errors.As(err, &re) {
-		return re.Response != nil && (re.Response.StatusCode >= 500 || re.Response.StatusCode == http.StatusTooManyRequests)
-	}
-	return err != nil && strings.Contains(err.Error(), "Exceeded Max retries HTTP 5")
-}
-
-// dropGlobalTwins removes global commands that have the name of one now
-// registered in the guild (left from running without DISCORD_GUILD_ID):
-// members would otherwise see each command twice. Failures are only logged.
-func (b *Bot) dropGlobalTwins(ctx context.Context, appID string, defs []*discordgo.ApplicationCommand) {
-	global, err := b.s.ApplicationCommands(appID, "", discordgo.WithContext(ctx))
-	if err != nil || len(global) == 0 {
-		return
-	}
-	ours := map[string]bool{}
-	for _, d := range defs {
-		ours[d.Name] = true
-	}
-	keep := make([]*discordgo.ApplicationCommand, 0, len(global))
-	for _, g := range global {
-		if !ours[g.Name] {
-			keep = append(keep, g)
-		}
-	}
-	if len(keep) == len(global) {
-		return
-	}
-	if _, err := b.s.ApplicationCommandBulkOverwrite(appID, "", keep, discordgo.WithContext(ctx)); err != nil {
-		b.log.Warn("global slash commands left from an earlier setup could not be removed", "error", err)
-		return
-	}
-	b.log.Info("removed global slash commands now registered in the guild", "count", len(global)-len(keep))
-}
-
 func (b *Bot) addHandler(h any) {
 	rm := b.s.AddHandler(h)
 	b.mu.Lock()
 	b.removers = append(b.removers, rm)
 	b.mu.Unlock()
-}
-
-// openGateway runs discordgo's Open under ReadyTimeout: Open reads HELLO
-// and READY with no deadline, so on timeout the gateway connection is closed
-// under it to make it return.
-func (b *Bot) openGateway(ctx context.Context) error {
-	tctx, cancel := context.WithTimeout(ctx, b.o.ReadyTimeout)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- b.s.Open() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-tctx.Done():
-		b.conns.abort()
-		err = <-done // the REST lookup of the gateway is bounded by restTimeout
-		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("discord: connecting to the gateway: %w", ctx.Err())
-			}
-			return fmt.Errorf("discord: no READY from the gateway within %s (DISCORD_API_URL host %s)", b.o.ReadyTimeout, apiHost(b.o.APIURL))
-		}
-	}
-	if err != nil {
-		return classifyConnErr(err, b.o.APIURL)
-	}
-	return nil
-}
-
-// classifyConnErr turns a connection or REST error into one clear line.
-func classifyConnErr(err error, apiURL string) error {
-	var re *discordgo.RESTError
-	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == 401 {
-		return ErrTokenRefused
-	}
-	var ce *websocket.CloseError
-	if errors.As(err, &ce) {
-		switch ce.Code {
-		case 4004:
-			return ErrTokenRefused
-		case 4013, 4014:
-			return fmt.Errorf("discord: the gateway refused the intents (close %d: %s)", ce.Code, ce.Text)
-		}
-		return fmt.Errorf("discord: the gateway closed the connection (close %d: %s)", ce.Code, ce.Text)
-	}
-	var ue *url.Error
-	var ne net.Error
-	var oe *net.OpError
-	if errors.As(err, &oe) || errors.As(err, &ue) || errors.As(err, &ne) {
-		return fmt.Errorf("discord: cannot reach the Discord API at %s (DISCORD_API_URL): %w", apiHost(apiURL), innermost(err))
-	}
-	if errors.As(err, &re) {
-		return fmt.Errorf("discord: %w", err)
-	}
-	return fmt.Errorf("discord: connecting to the gateway: %w", err)
-}
-
-// innermost drops the url.Error wrapper, whose text repeats the whole URL.
-func innermost(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// apiHost names the host REST calls go to (apiURL, else discordgo's current base).
-func apiHost(apiURL string) string {
-	if apiURL == "" {
-		apiBaseMu.Lock()
-		apiURL = discordgo.EndpointAPI
-		apiBaseMu.Unlock()
-	}
-	u, err := url.Parse(NormalizeAPIURL(apiURL))
-	if err != nil || u.Host == "" {
-		return "(invalid URL)"
-	}
-	return u.Host
-}
-
-// findGuild reads the news channel to learn the guild, and checks
-// DISCORD_GUILD_ID and the team channel against it.
-func (b *Bot) findGuild(ctx context.Context) (string, error) {
-	news, err := b.channel(ctx, "NEWS_CHANNEL_ID", b.o.NewsChannelID)
-	var ae *accessError
-	switch {
-	case errors.As(err, &ae):
-		// No access or no such channel: like a post that gets 403/404, it
-		// is reported and news waits until it is fixed, if the guild can be
-		// known otherwise; commands keep working meanwhile.
-		g := b.fallbackGuild()
-		if g == "" {
-			return "", err
-		}
-		b.reportChannel("news_channel", ae)
-		b.checkTeam(ctx, g)
-		return g, nil
-	case err != nil:
-		return "", err
-	}
-	if news.GuildID == "" {
-		return "", fmt.Errorf("discord: NEWS_CHANNEL_ID %s is not a server channel", news.ID)
-	}
-	if b.o.GuildID != "" && b.o.GuildID != news.GuildID {
-		return "", fmt.Errorf("discord: DISCORD_GUILD_ID %s is not the guild of NEWS_CHANNEL_ID %s (that is %s)", b.o.GuildID, news.ID, news.GuildID)
-	}
-	if err := b.checkTeam(ctx, news.GuildID); err != nil {
-		return "", err
-	}
-	return news.GuildID, nil
-}
-
-// checkTeam checks that the team channel is in the guild; one the bot
-// cannot read is reported (questions stay queued until it is fixed).
-func (b *Bot) checkTeam(ctx context.Context, guildID string) error {
-	if b.o.TeamChannelID == "" {
-		return nil
-	}
-	team, err := b.channel(ctx, "TEAM_CHANNEL_ID", b.o.TeamChannelID)
-	var ae *accessError
-	if errors.As(err, &ae) {
-		b.reportChannel("team_channel", ae)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if team.GuildID != guildID {
-		return fmt.Errorf("discord: TEAM_CHANNEL_ID %s is not in the news channel's guild %s", team.ID, guildID)
-	}
-	return nil
-}
-
-func (b *Bot) reportChannel(key string, ae *accessError) {
-	b.health.SetProblem(key, ae.msg)
-	b.log.Error(ae.msg)
-}
-
-// fallbackGuild is the guild to serve when the news channel cannot be read:
-// DISCORD_GUILD_ID, else the only guild the bot is in.
-func (b *Bot) fallbackGuild() string {
-	if b.o.GuildID != "" {
-		return b.o.GuildID
-	}
-	b.s.State.RLock()
-	defer b.s.State.RUnlock()
-	if len(b.s.State.Guilds) == 1 {
-		return b.s.State.Guilds[0].ID
-	}
-	return ""
-}
-
-// accessError is a channel the bot cannot see (403) or that does not
-// exist (404).
-type accessError struct{ msg string }
-
-func (e *accessError) Error() string { return e.msg }
-
-func (b *Bot) channel(ctx context.Context, name, id string) (*discordgo.Channel, error) {
-	if id == "" {
-		return nil, fmt.Errorf("discord: %s is not set", name)
-	}
-	var c *discordgo.Channel
-	err := b.retryStart(ctx, "reading channel "+id, func() (err error) {
-		c, err = b.s.Channel(id, discordgo.WithContext(ctx))
-		return err
-	})
-	if err == nil {
-		return c, nil
-	}
-	// The gateway's GUILD_CREATE may already have told us the channel.
-	if c, serr := b.s.State.Channel(id); serr == nil && c.GuildID != "" {
-		b.log.Warn("reading the channel failed; using the gateway's copy", "channel_id", id, "error", err)
-		return c, nil
-	}
-	var re *discordgo.RESTError
-	if errors.As(err, &re) && re.Response != nil {
-		switch re.Response.StatusCode {
-		case 404:
-			return nil, &accessError{fmt.Sprintf("discord: %s %s: no such channel (check the id, and that the bot is in that server)", name, id)}
-		case 403:
-			return nil, &accessError{fmt.Sprintf("discord: %s %s: the bot cannot see this channel (give it View Channel there)", name, id)}
-		}
-	}
-	return nil, classifyConnErr(err, b.o.APIURL)
-}
-
-func (b *Bot) onConnect(s *discordgo.Session, _ *discordgo.Connect) {
-	if b.closing.Load() {
-		// A reconnect that lands while Close runs is undone.
-		s.Close()
-		return
-	}
-	b.health.SetGateway(true)
-	if b.connects.Add(1) > 1 {
-		gatewayReconnects.Inc()
-		b.log.Info("gateway reconnected")
-	}
-}
-
-func (b *Bot) onDisconnect(_ *discordgo.Session, _ *discordgo.Disconnect) {
-	b.health.SetGateway(false)
-	if !b.closing.Load() {
-		b.log.Warn("gateway disconnected; reconnecting")
-		select {
-		case b.kick <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// Reconnect back-off bounds.
-var (
-	reconnectMin = time.Second
-	reconnectMax = 2 * time.Minute
-)
-
-// reconnectLoop reopens the gateway after each disconnect (discordgo's Open
-// resumes the session when it can), with growing back-off, until Close.
-func (b *Bot) reconnectLoop() {
-	defer b.reconnWG.Done()
-	for {
-		select {
-		case <-b.rctx.Done():
-			return
-		case <-b.kick:
-		}
-		wait := reconnectMin
-		for {
-			if b.rctx.Err() != nil {
-				return
-			}
-			err := b.openGateway(b.rctx)
-			if err == nil || errors.Is(err, discordgo.ErrWSAlreadyOpen) {
-				break
-			}
-			b.log.Warn("gateway reconnect failed", "error", err, "retry_in", wait)
-			t := time.NewTimer(wait)
-			select {
-			case <-b.rctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			wait = min(wait*2, reconnectMax)
-		}
-	}
-}
-
-func (b *Bot) onResumed(_ *discordgo.Session, _ *discordgo.Resumed) {
-	b.log.Info("gateway session resumed")
-}
-
-func (b *Bot) onGuildCreate(_ *discordgo.Session, g *discordgo.GuildCreate) {
-	if g.Guild == nil || g.Unavailable {
-		return
-	}
-	b.guildChan(g.ID, true)
-	b.mu.Lock()
-	ours := g.ID == b.guildID
-	b.mu.Unlock()
-	if ours {
-		b.checkPermissions() // after a re-identify, the state is new
-	}
-}
-
-// guildChan returns the channel closed once the guild's GUILD_CREATE has
-// filled the state (closing it when arrived).
-func (b *Bot) guildChan(id string, arrived bool) chan struct{} {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	ch, ok := b.seen[id]
-	if !ok {
-		ch = make(chan struct{})
-		b.seen[id] = ch
-	}
-	if arrived {
-		select {
-		case <-ch:
-		default:
-			close(ch)
-		}
-	}
-	return ch
-}
-
-// guildAvailable reports whether the state holds the guild's full data.
-// The state updates guilds in place, so fields are read under its lock.
-func (b *Bot) guildAvailable(id string) bool {
-	g, err := b.s.State.Guild(id)
-	if err != nil {
-		return false
-	}
-	b.s.State.RLock()
-	defer b.s.State.RUnlock()
-	return !g.Unavailable
-}
-
-// waitGuild waits (guildWait at most) for the guild's GUILD_CREATE.
-func (b *Bot) waitGuild(ctx context.Context, id string) bool {
-	if b.guildAvailable(id) {
-		return true
-	}
-	t := time.NewTimer(guildWait)
-	defer t.Stop()
-	select {
-	case <-b.guildChan(id, false):
-		return true
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	b.log.Warn("guild data not received; channel permissions not checked", "guild_id", id)
-	return false
-}
-
-// checkPermissions computes the bot's permissions in the news and team
-// channels from the state and reports each missing one once (a Health
-// problem and a warn line); one that is granted again is cleared.
-func (b *Bot) checkPermissions() {
-	b.mu.Lock()
-	guildID, botID := b.guildID, b.botID
-	b.mu.Unlock()
-	if guildID == "" || botID == "" || b.s.State == nil {
-		return
-	}
-	if !b.guildAvailable(guildID) {
-		return
-	}
-	guild, err := b.s.State.Guild(guildID)
-	if err != nil {
-		return
-	}
-	member, err := b.s.State.Member(guildID, botID)
-	if err != nil {
-		b.log.Debug("bot member not in state; channel permissions not checked", "guild_id", guildID)
-		return
-	}
-	type target struct {
-		id    string
-		needs []Need
-	}
-	targets := []target{{b.o.NewsChannelID, NewsChannelNeeds}}
-	if b.o.TeamChannelID != "" {
-		targets = append(targets, target{b.o.TeamChannelID, TeamChannelNeeds})
-	}
-	type missingPerm struct{ msg, channelID, perm string }
-	now := map[string]missingPerm{}
-	for _, t := range targets {
-		ch, err := b.s.State.Channel(t.id)
-		if err != nil {
-			continue
-		}
-		b.s.State.RLock()
-		have := ComputePermissions(guild, member, ch)
-		name := ch.Name
-		b.s.State.RUnlock()
-		for _, perm := range Missing(have, t.needs) {
-			key, msg := permissionProblem(perm, name, t.id)
-			now[key] = missingPerm{msg, t.id, perm}
-		}
-		if t.id == b.o.TeamChannelID {
-			b.s.State.RLock()
-			public := PublicChannel(guild, ch)
-			b.s.State.RUnlock()
-			if public {
-				now["team_channel_public"] = missingPerm{fmt.Sprintf(
-					"the team channel #%s (%s) is visible to @everyone: members can read questions and press the team's buttons; make it private",
-					name, t.id), t.id, "private channel"}
-			}
-		}
-	}
-	b.mu.Lock()
-	var added, cleared []string
-	for key := range now {
-		if !b.missing[key] {
-			b.missing[key] = true
-			added = append(added, key)
-		}
-	}
-	for key := range b.missing {
-		if _, ok := now[key]; !ok {
-			delete(b.missing, key)
-			cleared = append(cleared, key)
-		}
-	}
-	b.mu.Unlock()
-	sort.Strings(added)
-	for _, key := range added {
-		m := now[key]
-		b.health.SetProblem(key, m.msg)
-		b.log.Warn(m.msg, "channel_id", m.channelID, "permission", m.perm)
-	}
-	for _, key := range cleared {
-		b.health.ClearProblem(key)
-		b.log.Info("permission granted again", "problem", key)
-	}
 }
 
 // lockSession takes the session lock. A reconnect in progress holds it

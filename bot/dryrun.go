@@ -23,12 +23,24 @@ type printSender struct {
 // finds nothing.
 func NewPrintSender(w io.Writer) Sender { return &printSender{w: w} }
 
-func (p *printSender) Send(_ context.Context, channelID string, m *discordgo.MessageSend, _ string) (string, error) {
+func (p *printSender) Send(ctx context.Context, channelID string, m *discordgo.MessageSend, nonce string) (string, error) {
+	return p.SendRoute(ctx, "", channelID, m, nonce)
+}
+
+// routeSender is a Sender that can show which route a post belongs to (the
+// dry run prints it).
+type routeSender interface {
+	SendRoute(ctx context.Context, route, channelID string, m *discordgo.MessageSend, nonce string) (string, error)
+}
+
+// SendRoute prints m as Send does, with the route that led it to channelID.
+func (p *printSender) SendRoute(_ context.Context, route, channelID string, m *discordgo.MessageSend, _ string) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.n++
 	var b strings.Builder
 	fmt.Fprintf(&b, "──── post %d (dry run) ─────────────────────────────\n", p.n)
+	line(&b, "route", route)
 	line(&b, "channel", channelID)
 	line(&b, "content", m.Content)
 	for _, e := range m.Embeds {

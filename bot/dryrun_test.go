@@ -17,7 +17,7 @@ func TestPrintSender(t *testing.T) {
 		Author: "Eli", Published: time.Date(2024, 2, 6, 0, 0, 0, 0, time.UTC), Image: "https://go.dev/i.png", FeedTitle: "The Go Blog",
 	}
 	also := []articles.Article{{URL: "https://go.dev/blog/a", Title: "A"}, {URL: "https://go.dev/blog/b", Title: "B"}}
-	id, err := p.Send(context.Background(), "400", BuildPost(a, also, "77"), a.Nonce())
+	id, err := p.Send(context.Background(), "400", BuildPost(a, also, "77"), articles.DeliveryNonce(a, "400"))
 	if err != nil || id != "dry-run-1" {
 		t.Fatalf("Send = %q, %v", id, err)
 	}

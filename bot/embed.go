@@ -2,6 +2,7 @@ package bot
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -34,9 +35,10 @@ const alsoReadName = "Also Read"
 // BuildPost builds the news post of a: one embed (title, link, excerpt,
 // author, time, image, feed name, and up to three "Also Read" links) within
 // every Discord limit whatever the input. Text from the feed cannot format
-// the message or mention anyone; the only mention allowed is roleID, which is
-// then pinged in the content.
-func BuildPost(a articles.Article, also []articles.Article, roleID string) *discordgo.MessageSend {
+// the message or mention anyone; the only mentions allowed are roleIDs (the
+// roles of the routes that led the post to its channel), which are then
+// pinged in the content.
+func BuildPost(a articles.Article, also []articles.Article, roleIDs ...string) *discordgo.MessageSend {
 	link := httpURL(a.URL)
 	title := plain(a.Title)
 	if title == "" {
@@ -76,10 +78,14 @@ func BuildPost(a articles.Article, also []articles.Article, roleID string) *disc
 		// An explicit empty Parse: nothing in the message can ping by itself.
 		AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}},
 	}
-	if isSnowflake(roleID) {
-		m.Content = "<@&" + roleID + ">"
-		m.AllowedMentions.Roles = []string{roleID}
+	var mentions []string
+	for _, id := range roleIDs {
+		if isSnowflake(id) && !slices.Contains(m.AllowedMentions.Roles, id) {
+			mentions = append(mentions, "<@&"+id+">")
+			m.AllowedMentions.Roles = append(m.AllowedMentions.Roles, id)
+		}
 	}
+	m.Content = strings.Join(mentions, " ")
 	return m
 }
 

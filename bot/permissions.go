@@ -27,6 +27,22 @@ var NewsChannelNeeds = []Need{
 	{discordgo.PermissionReadMessageHistory, "Read Message History"},
 }
 
+// RouteChannelNeeds is what posting in a route channel of kind takes:
+// a text or announcement channel as NewsChannelNeeds (publishing the bot's
+// own posts needs nothing more), plus Create Public Threads and Send
+// Messages in Threads for a thread on each post; a forum takes Send
+// Messages and Embed Links for its posts and Read Message History to find
+// an uncertain post again among the archived ones.
+func RouteChannelNeeds(kind discordgo.ChannelType, thread bool) []Need {
+	needs := append([]Need(nil), NewsChannelNeeds...)
+	if kind != discordgo.ChannelTypeGuildForum && thread {
+		needs = append(needs,
+			Need{discordgo.PermissionCreatePublicThreads, "Create Public Threads"},
+			Need{discordgo.PermissionSendMessagesInThreads, "Send Messages in Threads"})
+	}
+	return needs
+}
+
 // TeamChannelNeeds is what forwarding questions to the team channel takes:
 // each question gets a thread for the team's discussion.
 var TeamChannelNeeds = []Need{

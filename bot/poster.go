@@ -2,19 +2,15 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"strconv"
+	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/newsbot/newsbot/articles"
-	"github.com/newsbot/newsbot/internal/discordapi"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -41,8 +37,8 @@ const recentLimit = 50
 var (
 	postsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "newsbot_posts_total",
-		Help: "News post attempts by outcome (posted, found, retry, access, failed, printed).",
-	}, []string{"outcome"})
+		Help: "News post attempts by outcome (posted, found, retry, access, failed, printed) and route (the routes that led the post to its channel, comma-separated).",
+	}, []string{"outcome", "route"})
 	postSeconds = promauto.NewHistogram(prometheus.HistogramOpts{
 		Name:    "newsbot_post_send_duration_seconds",
 		Help:    "Time to send one news post, rate-limit waits included.",
@@ -50,203 +46,24 @@ var (
 	})
 )
 
-// ---- Discord ----
-
-// discordSender sends through a discordgo session.
-type discordSender struct {
-	s *discordgo.Session
-
-	mu      sync.Mutex
-	holdOff map[string]time.Time // channel -> no send before (after a 429)
-}
-
-// NewDiscordSender returns a Sender over s. Sends carry a nonce with
-// enforce_nonce, are never retried by discordgo on a 429 (the poster decides),
-// follow the context, and wait (cancellably) for the channel's rate-limit
-// bucket, so that a burst drains at the pace Discord's headers allow.
-func NewDiscordSender(s *discordgo.Session) Sender {
-	return &discordSender{s: s, holdOff: map[string]time.Time{}}
-}
-
-func (d *discordSender) Send(ctx context.Context, channelID string, m *discordgo.MessageSend, nonce string) (string, error) {
-	if err := d.wait(ctx, channelID, discordapi.SendBucket(channelID)); err != nil {
-		return "", fmt.Errorf("bot: send to channel %s: %w: %w", channelID, errNotSent, err)
-	}
-	msg, err := discordapi.SendMessage(ctx, d.s, channelID, m, nonce)
-	if errors.Is(err, discordapi.ErrUnreadable) {
-		// Discord answered 2xx, so the message exists: the next run finds it.
-		return "", fmt.Errorf("bot: send to channel %s: %w: %w", channelID, errMaybeSent, err)
-	}
-	if err != nil {
-		var rl *discordgo.RateLimitError
-		if errors.As(err, &rl) && rl.TooManyRequests != nil {
-			d.mu.Lock()
-			d.holdOff[channelID] = time.Now().Add(rl.RetryAfter)
-			d.mu.Unlock()
-		}
-		return "", fmt.Errorf("bot: send to channel %s: %w", channelID, err)
-	}
-	return msg.ID, nil
-}
-
-// wait waits until the bucket has a request left (by the headers of the
-// last answer) and any 429's retry_after has passed. discordgo would sleep
-// too, but not cancellably.
-func (d *discordSender) wait(ctx context.Context, channelID, bucket string) error {
-	rl := d.s.Ratelimiter
-	b := rl.GetBucket(bucket)
-	b.Lock()
-	wait := rl.GetWaitTime(b, 1)
-	b.Unlock()
-	d.mu.Lock()
-	if until := time.Until(d.holdOff[channelID]); until > wait {
-		wait = until
-	}
-	d.mu.Unlock()
-	if wait <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-func (d *discordSender) Recent(ctx context.Context, channelID string, limit int) ([]*discordgo.Message, error) {
-	ms, err := d.s.ChannelMessages(channelID, limit, "", "", "",
-		discordgo.WithRetryOnRatelimit(false), discordgo.WithContext(ctx))
-	if err != nil {
-		return nil, fmt.Errorf("bot: read recent messages of channel %s: %w", channelID, err)
-	}
-	// Only this bot's own messages can be its earlier posts (another bot,
-	// a webhook or a followed channel may share a link).
-	self := ""
-	if d.s.State != nil {
-		d.s.State.RLock()
-		if d.s.State.User != nil {
-			self = d.s.State.User.ID
-		}
-		d.s.State.RUnlock()
-	}
-	if self == "" {
-		return ms, nil
-	}
-	own := ms[:0]
-	for _, m := range ms {
-		if m != nil && m.Author != nil && m.Author.ID == self {
-			own = append(own, m)
-		}
-	}
-	return own, nil
-}
-
-// ---- error classes ----
-
-var (
-	// errNotSent marks a send error that happened before the request left.
-	errNotSent = errors.New("not sent")
-	// errMaybeSent marks a send error after Discord may have created the message.
-	errMaybeSent = errors.New("may have been sent")
-)
-
-type failKind int
-
-const (
-	failTransient failKind = iota // retry on a later run
-	failPermanent                 // 400: this message will never be accepted
-	failAccess                    // 401/403/404: fix the setup, then retry
-)
-
-// failure is a send error classified for the posting state machine.
-type failure struct {
-	kind       failKind
-	sent       bool // the attempt may have reached Discord
-	status     int
-	code       int
-	retryAfter time.Duration
-	err        error
-}
-
-// classify sorts a Sender's error: a 400 is permanent, 401/403/404 an access
-// problem, anything else transient; sent is false only when the request
-// surely did not create a message (a 429, a refused connection, a send
-// cancelled before it left).
-func classify(err error) failure {
-	f := failure{kind: failTransient, sent: true, err: err}
-	var rest *discordgo.RESTError
-	var rl *discordgo.RateLimitError
-	var op *net.OpError
-	var dns *net.DNSError
-	switch {
-	case errors.Is(err, errNotSent):
-		f.sent = false
-	case errors.Is(err, errMaybeSent):
-	case errors.As(err, &rl):
-		f.sent = false
-		f.status = http.StatusTooManyRequests
-		if rl.TooManyRequests != nil {
-			f.retryAfter = rl.RetryAfter
-		}
-	case errors.As(err, &rest) && rest.Response != nil:
-		f.status = rest.Response.StatusCode
-		if rest.Message != nil {
-			f.code = rest.Message.Code
-		}
-		switch {
-		case f.status == http.StatusTooManyRequests:
-			f.sent = false
-		case f.status == http.StatusBadRequest:
-			f.kind, f.sent = failPermanent, false
-		case f.status == http.StatusUnauthorized || f.status == http.StatusForbidden || f.status == http.StatusNotFound:
-			f.kind, f.sent = failAccess, false
-		}
-	case errors.Is(err, syscall.ECONNREFUSED), errors.As(err, &dns):
-		f.sent = false
-	case errors.As(err, &op) && op.Op == "dial":
-		f.sent = false
-	}
-	return f
-}
-
-// accessProblem says what to fix for an access error, naming the channel.
-func accessProblem(f failure, channelID string, reading bool) string {
-	switch {
-	case f.status == http.StatusUnauthorized:
-		return "Discord refused the bot token (401): check DISCORD_TOKEN"
-	case f.code == 50001:
-		if reading {
-			return fmt.Sprintf("missing permission Read Message History (or View Channel) in news channel %s (Discord 50001 Missing Access)", channelID)
-		}
-		return fmt.Sprintf("missing permission View Channel in news channel %s (Discord 50001 Missing Access)", channelID)
-	case f.code == 50013:
-		if reading {
-			return fmt.Sprintf("missing permission Read Message History in news channel %s (Discord 50013 Missing Permissions)", channelID)
-		}
-		return fmt.Sprintf("missing permission Send Messages or Embed Links in news channel %s (Discord 50013 Missing Permissions)", channelID)
-	case f.code == 10003 || f.status == http.StatusNotFound:
-		return fmt.Sprintf("news channel %s not found (Discord %d): check NEWS_CHANNEL_ID", channelID, f.code)
-	default:
-		return fmt.Sprintf("Discord refused access to news channel %s (HTTP %d, code %d)", channelID, f.status, f.code)
-	}
-}
-
-// ---- poster ----
-
 // PosterOptions configures a Poster.
 type PosterOptions struct {
 	Store     articles.PostStore
 	Sender    Sender
 	ChannelID string
-	RoleID    string // mentioned in every post when set
+	RoleID    string // mentioned in every post whose article names no Roles
+	// Routes names the routes that lead to ChannelID, for /healthz, logs and
+	// the dry run; with them, the poster's problem keys name the channel so
+	// that several posters share one Health.
+	Routes []string
 	// Also returns up to three related articles for a post's "Also Read"
 	// field; nil means none.
 	Also     func(a articles.Article) []articles.Article
 	Problems ProblemReporter // may be nil
 	Log      *slog.Logger    // nil: slog.Default()
+	// Forum, when set, says how to post if ChannelID is a forum (as
+	// Forum.Channel tells, at each post: an admin may change the kind).
+	Forum *Forum
 	// DryRun prints (through Sender) each due article once per process and
 	// never changes its state.
 	DryRun bool
@@ -284,6 +101,40 @@ const (
 	problemRetry   = "news_post_retry"
 )
 
+// key is a problem key of this poster's channel.
+func (p *Poster) key(k string) string {
+	if len(p.o.Routes) == 0 {
+		return k
+	}
+	return k + ":" + p.o.ChannelID
+}
+
+// where prefixes a problem with the routes it holds back.
+func (p *Poster) where(msg string) string {
+	switch len(p.o.Routes) {
+	case 0:
+		return msg
+	case 1:
+		return fmt.Sprintf("route %q: %s", p.o.Routes[0], msg)
+	default:
+		return fmt.Sprintf("routes %q: %s", strings.Join(p.o.Routes, `", "`), msg)
+	}
+}
+
+// routeLabel is the metrics label of a's delivery.
+func routeLabel(a articles.Article) string { return strings.Join(a.Routes, ",") }
+
+// routeOf names the routes that led a to the channel.
+func (p *Poster) routeOf(a articles.Article) string {
+	if len(a.Routes) > 0 {
+		return strings.Join(a.Routes, ", ")
+	}
+	return strings.Join(p.o.Routes, ", ")
+}
+
+// nonce is a's post's nonce in the poster's channel.
+func (p *Poster) nonce(a articles.Article) string { return articles.DeliveryNonce(a, p.o.ChannelID) }
+
 // PostDue posts the due articles, oldest first, and returns how many were
 // posted (or found already posted). It stops at the first transient failure
 // (5xx, 429, timeout) or access problem, so that nothing newer overtakes an
@@ -297,8 +148,8 @@ func (p *Poster) ReportFailed(ctx context.Context) error {
 		return fmt.Errorf("bot: failed articles: %w", err)
 	}
 	for _, a := range failed {
-		p.setProblem("post_failed:"+strconv.FormatInt(a.ID, 10),
-			fmt.Sprintf("article %d (%s) was refused by Discord and will not be posted: %s", a.ID, a.URL, a.LastError))
+		p.setProblem(p.key("post_failed:"+strconv.FormatInt(a.ID, 10)),
+			p.where(fmt.Sprintf("article %d (%s) was refused by Discord and will not be posted: %s", a.ID, a.URL, a.LastError)))
 	}
 	return nil
 }
@@ -349,11 +200,17 @@ func (p *Poster) print(ctx context.Context, due []articles.Article) (int, error)
 		if p.printed[a.ID] {
 			continue
 		}
-		if _, err := p.o.Sender.Send(ctx, p.o.ChannelID, p.build(a), a.Nonce()); err != nil {
+		var err error
+		if rs, ok := p.o.Sender.(routeSender); ok {
+			_, err = rs.SendRoute(ctx, p.routeOf(a), p.o.ChannelID, p.build(a), p.nonce(a))
+		} else {
+			_, err = p.o.Sender.Send(ctx, p.o.ChannelID, p.build(a), p.nonce(a))
+		}
+		if err != nil {
 			return n, fmt.Errorf("bot: print article %d: %w", a.ID, err)
 		}
 		p.printed[a.ID] = true
-		postsTotal.WithLabelValues("printed").Inc()
+		postsTotal.WithLabelValues("printed", routeLabel(a)).Inc()
 		n++
 	}
 	return n, nil
@@ -363,6 +220,9 @@ func (p *Poster) build(a articles.Article) *discordgo.MessageSend {
 	var also []articles.Article
 	if p.o.Also != nil {
 		also = p.o.Also(a)
+	}
+	if len(a.Roles) > 0 {
+		return BuildPost(a, also, a.Roles...)
 	}
 	return BuildPost(a, also, p.o.RoleID)
 }
@@ -387,9 +247,16 @@ const (
 func (r *run) post(ctx context.Context, a articles.Article) (result, error) {
 	p := r.p
 	log := p.log.With(slog.Int64("article_id", a.ID), slog.String("channel_id", p.o.ChannelID))
+	if len(a.Routes) > 0 {
+		log = log.With(slog.String("route", routeLabel(a)))
+	}
 	if a.State == articles.StateSending {
 		// An earlier attempt may have reached Discord: look before sending again.
-		found, ok, err := r.find(ctx, a)
+		find := r.find
+		if p.isForum() {
+			find = r.findForum
+		}
+		found, ok, err := find(ctx, a)
 		if err != nil || !ok {
 			return stop, err
 		}
@@ -398,7 +265,7 @@ func (r *run) post(ctx context.Context, a articles.Article) (result, error) {
 				return stop, fmt.Errorf("bot: mark article %d posted: %w", a.ID, err)
 			}
 			log.Info("news post found in channel", slog.String("message_id", found))
-			postsTotal.WithLabelValues("found").Inc()
+			postsTotal.WithLabelValues("found", routeLabel(a)).Inc()
 			p.succeeded()
 			return posted, nil
 		}
@@ -415,18 +282,33 @@ func (r *run) post(ctx context.Context, a articles.Article) (result, error) {
 		return stop, fmt.Errorf("bot: mark article %d sending: %w", a.ID, err)
 	}
 	start := time.Now()
-	id, sendErr := p.o.Sender.Send(ctx, p.o.ChannelID, m, a.Nonce())
+	var id string
+	var sendErr error
+	forum := p.isForum()
+	if forum {
+		id, sendErr = p.sendForum(ctx, a, m)
+	} else {
+		id, sendErr = p.o.Sender.Send(ctx, p.o.ChannelID, m, p.nonce(a))
+	}
 	postSeconds.Observe(time.Since(start).Seconds())
 	if sendErr == nil {
 		if err := p.o.Store.MarkPosted(sctx, a.ID, id); err != nil {
 			return stop, fmt.Errorf("bot: mark article %d posted: %w", a.ID, err)
 		}
 		log.Info("news posted", slog.String("message_id", id), slog.String("url", a.URL))
-		postsTotal.WithLabelValues("posted").Inc()
+		postsTotal.WithLabelValues("posted", routeLabel(a)).Inc()
 		p.succeeded()
 		return posted, nil
 	}
 	f := classify(sendErr)
+	if msg, hold := kindHold(f, forum); hold {
+		if err := p.o.Store.MarkRetry(sctx, a.ID, sendErr.Error(), false); err != nil {
+			return stop, fmt.Errorf("bot: mark article %d for retry: %w", a.ID, err)
+		}
+		p.reportAccess(fmt.Sprintf("channel %s: %s", p.o.ChannelID, msg), sendErr)
+		postsTotal.WithLabelValues("access", routeLabel(a)).Inc()
+		return stop, nil
+	}
 	switch f.kind {
 	case failPermanent:
 		msg := fmt.Sprintf("Discord refused the post (HTTP %d, code %d): %v", f.status, f.code, sendErr)
@@ -435,22 +317,22 @@ func (r *run) post(ctx context.Context, a articles.Article) (result, error) {
 		}
 		log.Error("news post refused; not retried", slog.String("url", a.URL),
 			slog.Int("status", f.status), slog.Int("code", f.code), slog.Any("error", sendErr))
-		p.setProblem("post_failed:"+strconv.FormatInt(a.ID, 10),
-			fmt.Sprintf("article %d (%s) was refused by Discord and will not be posted: HTTP %d, code %d", a.ID, a.URL, f.status, f.code))
-		postsTotal.WithLabelValues("failed").Inc()
+		p.setProblem(p.key("post_failed:"+strconv.FormatInt(a.ID, 10)),
+			p.where(fmt.Sprintf("article %d (%s) was refused by Discord and will not be posted: HTTP %d, code %d", a.ID, a.URL, f.status, f.code)))
+		postsTotal.WithLabelValues("failed", routeLabel(a)).Inc()
 		return skipped, nil
 	case failAccess:
 		if err := p.o.Store.MarkRetry(sctx, a.ID, sendErr.Error(), false); err != nil {
 			return stop, fmt.Errorf("bot: mark article %d for retry: %w", a.ID, err)
 		}
 		p.reportAccess(accessProblem(f, p.o.ChannelID, false), sendErr)
-		postsTotal.WithLabelValues("access").Inc()
+		postsTotal.WithLabelValues("access", routeLabel(a)).Inc()
 		return stop, nil
 	default:
 		if err := p.o.Store.MarkRetry(sctx, a.ID, sendErr.Error(), f.sent); err != nil {
 			return stop, fmt.Errorf("bot: mark article %d for retry: %w", a.ID, err)
 		}
-		postsTotal.WithLabelValues("retry").Inc()
+		postsTotal.WithLabelValues("retry", routeLabel(a)).Inc()
 		if ctx.Err() != nil {
 			return stop, ctx.Err()
 		}
@@ -461,49 +343,10 @@ func (r *run) post(ctx context.Context, a articles.Article) (result, error) {
 		log.Warn("news post failed; retried on the next run", attrs...)
 		if a.Attempts+1 >= 3 {
 			p.retryReport = true
-			p.setProblem(problemRetry, fmt.Sprintf("posting article %d has failed %d times (last: %v)", a.ID, a.Attempts+1, sendErr))
+			p.setProblem(p.key(problemRetry), p.where(fmt.Sprintf("posting article %d has failed %d times (last: %v)", a.ID, a.Attempts+1, sendErr)))
 		}
 		return stop, nil
 	}
-}
-
-// find looks for a among the channel's recent messages by its embed's URL
-// and returns the message id, or "" when it is not there. ok false ends the
-// run (the channel could not be read, so sending again could duplicate).
-func (r *run) find(ctx context.Context, a articles.Article) (id string, ok bool, err error) {
-	p := r.p
-	if !r.read {
-		ms, err := p.o.Sender.Recent(ctx, p.o.ChannelID, recentLimit)
-		if err != nil {
-			if ctx.Err() != nil {
-				return "", false, ctx.Err()
-			}
-			f := classify(err)
-			if f.kind == failAccess {
-				p.reportAccess(accessProblem(f, p.o.ChannelID, true), err)
-			} else {
-				p.log.Warn("cannot read the news channel to check an earlier attempt; retried on the next run",
-					slog.Int64("article_id", a.ID), slog.String("channel_id", p.o.ChannelID), slog.Any("error", err))
-			}
-			return "", false, nil
-		}
-		r.recent, r.read = ms, true
-	}
-	want := articles.CanonicalURL(a.URL)
-	if want == "" {
-		return "", true, nil
-	}
-	for _, m := range r.recent {
-		if m == nil || (m.Author != nil && !m.Author.Bot) {
-			continue
-		}
-		for _, e := range m.Embeds {
-			if e != nil && articles.CanonicalURL(e.URL) == want {
-				return m.ID, true, nil
-			}
-		}
-	}
-	return "", true, nil
 }
 
 // succeeded clears the problems a success disproves.
@@ -519,11 +362,11 @@ func (p *Poster) succeeded() {
 	if p.problem != "" {
 		p.log.Info("news channel reachable again", slog.String("channel_id", p.o.ChannelID))
 		p.problem = ""
-		p.clearProblem(problemChannel)
+		p.clearProblem(p.key(problemChannel))
 	}
 	if p.retryReport {
 		p.retryReport = false
-		p.clearProblem(problemRetry)
+		p.clearProblem(p.key(problemRetry))
 	}
 }
 
@@ -536,7 +379,7 @@ func (p *Poster) reportAccess(msg string, err error) {
 	p.log.Error("cannot post news: "+msg+"; articles stay pending until it is fixed",
 		slog.String("channel_id", p.o.ChannelID), slog.Any("error", err))
 	p.proven = false
-	p.setProblem(problemChannel, msg)
+	p.setProblem(p.key(problemChannel), p.where(msg))
 }
 
 func (p *Poster) setProblem(key, msg string) {

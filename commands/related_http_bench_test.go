@@ -17,9 +17,9 @@ import (
 
 // newRelHTTP serves /related at an interactions endpoint the fake Discord
 // POSTs signed interactions to (no gateway session at all).
-func newRelHTTP(tb testing.TB) *relE2E {
+func newRelHTTP(tb testing.TB, opts ...discordtest.Option) *relE2E {
 	tb.Helper()
-	srv := discordtest.New(tb)
+	srv := discordtest.New(tb, opts...)
 	s, err := discordgo.New("Bot " + discordtest.Token)
 	if err != nil {
 		tb.Fatal(err)
@@ -43,8 +43,9 @@ func newRelHTTP(tb testing.TB) *relE2E {
 
 // TestRelatedHTTPBurst: the burst of TestRelatedE2EBurst over HTTP, each
 // answered once, in its HTTP response.
+// The callback deadline is lifted as in TestRelatedE2EBurst.
 func TestRelatedHTTPBurst(t *testing.T) {
-	e := newRelHTTP(t)
+	e := newRelHTTP(t, discordtest.WithInteractionDeadline(time.Minute))
 	relBurst(t, e, 100, 20)
 	exs := e.srv.Interactions()
 	if len(exs) != 100 {

@@ -65,6 +65,7 @@ type pollItem struct {
 	state     articles.State
 	published time.Time
 	newToFeed bool
+	article   articles.Article // as normalised from the poll, for route filters
 }
 
 // RecordPoll stores one successful poll in one transaction; see
@@ -126,6 +127,10 @@ func (db *DB) RecordPoll(ctx context.Context, p articles.Poll, backlogLimit int)
 			stats.Pending += int(tag.RowsAffected())
 		}
 
+		if err := routePoll(ctx, tx, p, items, backlogLimit, at); err != nil {
+			return err
+		}
+
 		_, err = tx.Exec(ctx, `UPDATE feeds SET
 				site = CASE WHEN $2::text <> '' THEN $2::text ELSE site END,
 				title = CASE WHEN $3::text <> '' THEN $3::text ELSE title END,
@@ -185,7 +190,7 @@ func storePollItems(ctx context.Context, tx pgx.Tx, p articles.Poll, at time.Tim
 		if err != nil {
 			return nil, err
 		}
-		it := &pollItem{id: s.id, state: s.state, published: a.Published, newToFeed: tag.RowsAffected() > 0}
+		it := &pollItem{id: s.id, state: s.state, published: a.Published, newToFeed: tag.RowsAffected() > 0, article: a}
 		if it.newToFeed {
 			stats.New++
 		}

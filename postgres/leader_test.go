@@ -164,6 +164,37 @@ func TestStaleEpochIsFenced(t *testing.T) {
 	if err := old.MarkPosted(ctx, due[0].ID, "m1"); err != nil {
 		t.Fatalf("MarkPosted with a stale epoch: %v", err)
 	}
+
+	// Deliveries to channels (text, announcement, forum posts) and their
+	// follow-ups (publishing, threads) are fenced the same way.
+	p := storetest.RoutedPoll(storetest.TenItems(), articles.Route{Name: "r", Feeds: []string{storetest.FeedA}, ChannelID: "10"})
+	if _, err := cur.RecordPoll(ctx, p, 2); err != nil {
+		t.Fatal(err)
+	}
+	follow := articles.FollowUps{Publish: true, Thread: true}
+	curPosts, oldPosts := cur.ChannelPosts("10", follow), old.ChannelPosts("10", follow)
+	ds, err := curPosts.Due(ctx, 0)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("deliveries due = %v, %v", ds, err)
+	}
+	if err := oldPosts.MarkSending(ctx, ds[0].ID); !errors.Is(err, ErrFenced) {
+		t.Fatalf("a stale epoch's delivery MarkSending: %v", err)
+	}
+	if err := curPosts.MarkSending(ctx, ds[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := oldPosts.MarkRetry(ctx, ds[0].ID, "x", false); !errors.Is(err, ErrFenced) {
+		t.Fatalf("a stale epoch's delivery MarkRetry: %v", err)
+	}
+	if err := curPosts.MarkPosted(ctx, ds[0].ID, "m10"); err != nil {
+		t.Fatal(err)
+	}
+	if fs, err := cur.DueFollowUps(ctx, "10", articles.FollowPublish, time.Now(), 10); err != nil || len(fs) != 1 {
+		t.Fatalf("leader's due publishes = %v, %v", fs, err)
+	}
+	if _, err := old.DueFollowUps(ctx, "10", articles.FollowThread, time.Now(), 10); !errors.Is(err, ErrFenced) {
+		t.Fatalf("a stale epoch's due threads: %v", err)
+	}
 }
 
 // A question is forwarded by whichever instance claims it first: a second

@@ -63,6 +63,7 @@ type pollItem struct {
 	state     articles.State
 	published time.Time
 	newToFeed bool
+	article   articles.Article // as normalised from the poll, for route filters
 }
 
 // RecordPoll stores one successful poll in one transaction; see
@@ -129,6 +130,10 @@ func (db *DB) RecordPoll(ctx context.Context, p articles.Poll, backlogLimit int)
 				return err
 			}
 			stats.Pending += int(n)
+		}
+
+		if err := routePoll(ctx, tx, p, items, backlogLimit, at); err != nil {
+			return err
 		}
 
 		_, err = tx.ExecContext(ctx, `INSERT INTO feeds (url, site, title, etag, last_modified, first_poll_at, last_poll_at, failures, last_error, next_attempt)
@@ -204,7 +209,7 @@ func (db *DB) storePollItems(ctx context.Context, tx *sql.Tx, p articles.Poll, a
 		if err != nil {
 			return nil, err
 		}
-		it := &pollItem{id: s.id, state: s.state, published: a.Published, newToFeed: n > 0}
+		it := &pollItem{id: s.id, state: s.state, published: a.Published, newToFeed: n > 0, article: a}
 		if it.newToFeed {
 			stats.New++
 		}

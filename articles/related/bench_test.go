@@ -25,7 +25,7 @@ var benchSizes = []int{1_000, 10_000, 100_000}
 func generate(tb testing.TB, n int) []articles.Article {
 	tb.Helper()
 	posts := loadCorpus(tb)
-	base := corpusArticles(tb, posts, allSignals)
+	base := corpusArticles(tb, posts)
 	paras := make([][]string, len(base))
 	for i, a := range base {
 		paras[i] = strings.Split(a.Text, "\n")
@@ -84,6 +84,45 @@ func benchIndex(b *testing.B, n int) (*Index, []articles.Article) {
 	return ix, arts
 }
 
+// generateNews returns n short stories without categories or links (a news
+// wire), as generate's articles cut to their title and first words: the
+// index ranks them by text alone.
+func generateNews(tb testing.TB, n int) []articles.Article {
+	arts := generate(tb, n)
+	for i := range arts {
+		a := &arts[i]
+		w := strings.Fields(a.Text)
+		a.Text = strings.Join(w[:min(len(w), 60)], " ")
+		a.Categories, a.Links = nil, nil
+	}
+	return arts
+}
+
+var (
+	benchNewsIndexes = map[int]*Index{}
+	benchNewsArts    = map[int][]articles.Article{}
+)
+
+func benchNewsIndex(b *testing.B, n int) (*Index, []articles.Article) {
+	b.Helper()
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	if ix, ok := benchNewsIndexes[n]; ok {
+		return ix, benchNewsArts[n]
+	}
+	arts := generateNews(b, n)
+	ix := New()
+	for _, a := range arts {
+		ix.Add(a)
+	}
+	ix.Prepare()
+	if !ix.textAlone() {
+		b.Fatal("the news corpus is not ranked by text alone")
+	}
+	benchNewsIndexes[n], benchNewsArts[n] = ix, arts
+	return ix, arts
+}
+
 func BenchmarkBuild(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
@@ -119,6 +158,25 @@ func BenchmarkRelated(b *testing.B) {
 			var got int
 			for b.Loop() {
 				got += len(ix.Related(arts[(i*7919)%len(arts)].ID, 5))
+				i++
+			}
+			b.ReportMetric(float64(got)/float64(i), "hits/op")
+		})
+	}
+}
+
+// BenchmarkRelatedNews answers /related for a story's link in a news
+// index ranked by text alone (BM25 and feedback: two passes).
+func BenchmarkRelatedNews(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			ix, arts := benchNewsIndex(b, n)
+			b.ReportAllocs()
+			i := 0
+			var got int
+			for b.Loop() {
+				hits, _, _ := ix.Resolve(arts[(i*7919)%len(arts)].URL, 5)
+				got += len(hits)
 				i++
 			}
 			b.ReportMetric(float64(got)/float64(i), "hits/op")

@@ -50,58 +50,46 @@ func loadCorpus(tb testing.TB) []corpusPost {
 	return posts
 }
 
-// evalMode says which signals the index may see.
-type evalMode int
-
-const (
-	allSignals evalMode = iota // everything (benchmarks)
-	hideLinks                  // anchors to other corpus posts and their text removed; tags kept
-	hideTags                   // no tags; links kept
-	textOnly                   // no tags, no links (anchors to corpus posts and their text removed too)
-	noSignals                  // no tags, no links, text as in hideTags (to measure what links add)
-)
-
-func (m evalMode) String() string {
-	return [...]string{"all", "hide-links", "hide-tags", "text-only", "no-signals"}[m]
-}
-
 var anchorRE = regexp.MustCompile(`(?is)<a\s[^>]*?href\s*=\s*["']([^"']*)["'][^>]*>.*?</a\s*>`)
 
-// corpusArticles turns the posts into articles as the feed code would,
-// with the signals mode hides removed. Article i has ID i+1.
-func corpusArticles(tb testing.TB, posts []corpusPost, mode evalMode) []articles.Article {
+// corpusArticles turns the posts into articles as the feed code would
+// (for the benchmarks; the quality tests go through the feed itself).
+// Article i has ID i+1.
+func corpusArticles(tb testing.TB, posts []corpusPost) []articles.Article {
 	tb.Helper()
-	bySlugURL := map[string]bool{}
-	for _, p := range posts {
-		bySlugURL[articles.CanonicalURL(p.URL)] = true
-	}
 	out := make([]articles.Article, len(posts))
 	for i, p := range posts {
-		html := p.HTML
-		if mode == hideLinks || mode == textOnly {
-			html = anchorRE.ReplaceAllStringFunc(html, func(a string) string {
-				href := anchorRE.FindStringSubmatch(a)[1]
-				if bySlugURL[articles.CanonicalURL(articles.ResolveURL(p.URL, href))] {
-					return ""
-				}
-				return a
-			})
-		}
 		pub, err := time.Parse(time.RFC3339, p.Date)
 		if err != nil {
 			tb.Fatalf("corpus: post %s: %v", p.Slug, err)
 		}
-		a := articles.Article{
+		out[i] = articles.Article{
 			ID: int64(i + 1), Site: articles.SiteOf(p.URL), URL: p.URL, Title: p.Title, Summary: p.Summary,
-			Text: articles.HTMLToText(html), Published: pub,
+			Text: articles.HTMLToText(p.HTML), Published: pub, Categories: p.Tags,
+			Links: articles.ExtractLinks(p.HTML, p.URL),
 		}
-		if mode != hideTags && mode != textOnly && mode != noSignals {
-			a.Categories = p.Tags
-		}
-		if mode != textOnly && mode != noSignals {
-			a.Links = articles.ExtractLinks(html, p.URL)
-		}
-		out[i] = a
 	}
 	return out
+}
+
+// corpusURLs returns the canonical URLs of the posts.
+func corpusURLs(posts []corpusPost) map[string]bool {
+	urls := map[string]bool{}
+	for _, p := range posts {
+		urls[articles.CanonicalURL(p.URL)] = true
+	}
+	return urls
+}
+
+// withoutCorpusAnchors removes from html (of the post at base) the anchors,
+// text included, that point at posts of the corpus (canonical URLs in
+// corpus).
+func withoutCorpusAnchors(html, base string, corpus map[string]bool) string {
+	return anchorRE.ReplaceAllStringFunc(html, func(a string) string {
+		href := anchorRE.FindStringSubmatch(a)[1]
+		if corpus[articles.CanonicalURL(articles.ResolveURL(base, href))] {
+			return ""
+		}
+		return a
+	})
 }

@@ -20,6 +20,12 @@
 // heaviest terms (bounded work), then every signal for the best hundred
 // candidates from their own vectors.
 //
+// A corpus that offers text alone (hardly any article with categories or
+// links, most articles short: a news wire) is ranked differently: BM25 over
+// all of the query article's terms, then again with the query expanded by
+// the strong terms of its best results (textrank.go; measured better than
+// the cosine there, and worse on long blog posts).
+//
 // Free text is scored with BM25 (k1 1.2, b 0.75) and the same freshness
 // factor relative to the newest article.
 //
@@ -41,7 +47,6 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -130,6 +135,8 @@ type Index struct {
 	inlinks     [][]uint32        // target -> slots linking to it
 	targetOwner []int32           // target -> slot whose URL it is, -1
 
+	offers offers // what the corpus offers besides text (see textrank.go)
+
 	version uint64 // bumped by every change, for the completion snapshot
 	comp    compState
 	pool    sync.Pool
@@ -211,83 +218,6 @@ func (ix *Index) addBatch(batch []articles.Article) {
 	}
 }
 
-// urlKey is the form under which article URLs are compared: the canonical
-// URL without its scheme and a leading "www.", so that http/https and
-// www variants meet.
-func urlKey(raw string) string {
-	c := articles.CanonicalURL(raw)
-	if c == "" {
-		return ""
-	}
-	c = strings.TrimPrefix(strings.TrimPrefix(c, "https://"), "http://")
-	return strings.TrimPrefix(c, "www.")
-}
-
-// analysed is an article turned into index features.
-type analysed struct {
-	tf       map[string]int
-	title    []string // distinct terms of the title
-	length   float64
-	cats     []string
-	links    []string // urlKeys, deduplicated, without the article's own
-	key      string
-	titleKey string
-}
-
-func analyse(a articles.Article) analysed {
-	an := analysed{tf: map[string]int{}, key: urlKey(a.URL), titleKey: fold(a.Title)}
-	tokens(a.Title, func(t string) {
-		if an.tf[t] == 0 {
-			an.title = append(an.title, t)
-		}
-		an.tf[t] += titleBoost
-		an.length += float64(titleBoost)
-	})
-	body := a.Text
-	if strings.TrimSpace(body) == "" {
-		body = a.Summary
-	} else if writtenSummary(a.Summary, body) {
-		tokens(a.Summary, func(t string) { an.tf[t] += summaryBoost; an.length += float64(summaryBoost) })
-	}
-	tokens(body, func(t string) { an.tf[t]++; an.length++ })
-	seen := map[string]bool{}
-	for _, c := range a.Categories {
-		c = fold(c)
-		if c != "" && !seen["c"+c] {
-			seen["c"+c] = true
-			an.cats = append(an.cats, c)
-		}
-	}
-	for _, l := range a.Links {
-		k := urlKey(l)
-		if k != "" && k != an.key && !seen["l"+k] {
-			seen["l"+k] = true
-			an.links = append(an.links, k)
-		}
-	}
-	return an
-}
-
-// writtenSummary reports whether summary was written for the article (a
-// feed's description, an abstract) rather than cut from the start of its
-// text: only then does it say something of its own.
-func writtenSummary(summary, text string) bool {
-	sw := strings.Fields(strings.TrimSuffix(strings.TrimSpace(summary), "…"))
-	if len(sw) == 0 {
-		return false
-	}
-	tw := strings.Fields(text)
-	if len(tw) < len(sw) {
-		return true
-	}
-	for i, w := range sw {
-		if fold(w) != fold(tw[i]) {
-			return true
-		}
-	}
-	return false
-}
-
 // Add indexes a; an article with the same ID replaces the earlier one.
 // Articles with ID 0 get no ID lookup but are otherwise indexed.
 func (ix *Index) Add(a articles.Article) {
@@ -311,6 +241,7 @@ func (ix *Index) add(a articles.Article, an analysed) {
 		published: a.Published, self: -1,
 	}
 	ix.live++
+	ix.offers.add(an)
 	for t, n := range an.tf {
 		id, ok := ix.terms[t]
 		if !ok {
@@ -406,6 +337,7 @@ func (ix *Index) remove(slot uint32) {
 	d := &ix.docs[slot]
 	ix.dead[slot] = true
 	ix.live--
+	ix.offers.remove(d, float64(ix.dl[slot]))
 	ix.totalLen -= float64(ix.dl[slot])
 	delete(ix.byID, d.id)
 	for _, c := range d.cats {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/newsbot/newsbot/articles"
 )
 
 // BenchmarkSyncerBurst: an index holding 1,000 articles learns 7,000 that
@@ -15,9 +17,15 @@ import (
 // does (Syncer, from a store in memory here); then every one of the 7,000
 // is asked for by its URL, as /related does right after, and the latency
 // of those queries is reported (p50, p99).
-func BenchmarkSyncerBurst(b *testing.B) {
+func BenchmarkSyncerBurst(b *testing.B) { syncerBurst(b, generate) }
+
+// BenchmarkSyncerBurstNews is BenchmarkSyncerBurst on a news wire (short
+// stories, no categories, no links: ranked by text alone).
+func BenchmarkSyncerBurstNews(b *testing.B) { syncerBurst(b, generateNews) }
+
+func syncerBurst(b *testing.B, gen func(testing.TB, int) []articles.Article) {
 	const before, burst = 1_000, 7_000
-	arts := generate(b, before+burst)
+	arts := gen(b, before+burst)
 	var lat []time.Duration
 	for b.Loop() {
 		b.StopTimer()

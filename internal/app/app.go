@@ -165,7 +165,7 @@ Configuration comes from the environment; a .env file in the working directory i
 (real environment variables win). See .env.example.
 
   DISCORD_TOKEN     bot token from the developer portal (run, check, invite)
-  NEWS_CHANNEL_ID   channel that receives new articles (run, check)
+  NEWS_CHANNEL_ID   channel that receives new articles (run, check; not with ROUTES_FILE)
   TEAM_CHANNEL_ID   private team channel that receives /ask questions (run, check)
   FEED_URLS         comma-separated RSS/Atom/JSON Feed URLs or local file paths
   POST_SCHEDULE     cron spec, default "*/10 * * * *" ("@every 5m", "CRON_TZ=Europe/Paris 0 * * * *")
@@ -173,6 +173,10 @@ Configuration comes from the environment; a .env file in the working directory i
   BACKLOG_LIMIT     newest items posted on a feed's first poll, default 3 (0: none)
   DISCORD_GUILD_ID  register commands in this guild only (instant); must be the news channel's guild
   NEWS_ROLE_ID      role mentioned in each news post
+  ROUTES_FILE       YAML file of routes: which articles (feeds, include/exclude filters) go to
+                    which text, announcement or forum channels, with roles, threads, publishing
+                    and forum tags (README, "Routes"); replaces FEED_URLS, NEWS_CHANNEL_ID and
+                    NEWS_ROLE_ID, which must then be unset
   DISCORD_API_URL   REST base, default https://discord.com/api/v9
   HTTP_ADDR         address for /healthz and /metrics, e.g. 127.0.0.1:8080
   BACKFILL_LIMIT    older articles pulled per site, default 5000 (0: off)

@@ -80,7 +80,16 @@ func (c *checklist) checkDiscord(ctx context.Context, cfg config.Config) {
 	c.ok("token accepted: bot %s (%s)", me.Username, me.ID)
 	c.checkInteractions(ctx, s, cfg)
 
-	news := c.checkChannel(s, cfg, "NEWS_CHANNEL_ID", cfg.NewsChannelID)
+	var news *discordgo.Channel
+	var routeChans []*discordgo.Channel
+	if cfg.RoutesFile != "" {
+		routeChans = c.checkRouteChannels(s, cfg)
+		if len(routeChans) > 0 {
+			news = routeChans[0]
+		}
+	} else {
+		news = c.checkChannel(s, cfg, "NEWS_CHANNEL_ID", cfg.NewsChannelID)
+	}
 	team := c.checkChannel(s, cfg, "TEAM_CHANNEL_ID", cfg.TeamChannelID)
 	guildID := cfg.GuildID
 	if news != nil {
@@ -113,7 +122,9 @@ func (c *checklist) checkDiscord(ctx context.Context, cfg config.Config) {
 		return
 	}
 	c.ok("bot is a member of %s", guild.Name)
-	if news != nil {
+	if cfg.RoutesFile != "" {
+		c.checkRoutePermissions(guild, member, cfg, routeChans)
+	} else if news != nil {
 		c.checkPermissions(guild, member, news, "news channel", bot.NewsChannelNeeds)
 	}
 	if team != nil {
@@ -121,7 +132,16 @@ func (c *checklist) checkDiscord(ctx context.Context, cfg config.Config) {
 		c.checkPrivate(guild, team)
 	}
 	if cfg.NewsRoleID != "" {
-		c.checkRole(guild, member, cfg.NewsRoleID)
+		c.checkRole(guild, member, cfg.NewsRoleID, "NEWS_ROLE_ID")
+	}
+	if cfg.RoutesFile != "" {
+		seen := map[string]bool{}
+		for _, r := range cfg.Routes {
+			if r.RoleID != "" && !seen[r.RoleID] {
+				seen[r.RoleID] = true
+				c.checkRole(guild, member, r.RoleID, fmt.Sprintf("route %q role", r.Name))
+			}
+		}
 	}
 	c.checkCommands(ctx, s, cfg)
 }
@@ -172,7 +192,7 @@ func (c *checklist) checkPrivate(g *discordgo.Guild, ch *discordgo.Channel) {
 	c.ok("the team channel #%s is private", ch.Name)
 }
 
-func (c *checklist) checkRole(g *discordgo.Guild, m *discordgo.Member, roleID string) {
+func (c *checklist) checkRole(g *discordgo.Guild, m *discordgo.Member, roleID, name string) {
 	for _, r := range g.Roles {
 		if r.ID != roleID {
 			continue
@@ -185,7 +205,7 @@ func (c *checklist) checkRole(g *discordgo.Guild, m *discordgo.Member, roleID st
 		}
 		return
 	}
-	c.bad("NEWS_ROLE_ID "+roleID+" is not a role of "+g.Name, "copy the role id again (Server Settings > Roles > right-click > Copy Role ID), or leave NEWS_ROLE_ID empty")
+	c.bad(name+" "+roleID+" is not a role of "+g.Name, "copy the role id again (Server Settings > Roles > right-click > Copy Role ID), or leave it out")
 }
 
 func (c *checklist) checkCommands(ctx context.Context, s *discordgo.Session, cfg config.Config) {

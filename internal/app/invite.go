@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -31,6 +32,34 @@ var invitePermissions = []invitePermission{
 	{discordgo.PermissionSendMessagesInThreads, "Send Messages in Threads", "answers in private threads, team discussion threads"},
 	{discordgo.PermissionCreatePublicThreads, "Create Public Threads", "a thread on each forwarded question"},
 	{discordgo.PermissionCreatePrivateThreads, "Create Private Threads", "answers to members whose DMs are closed"},
+}
+
+// routeUses says what the routes of ROUTES_FILE use each permission for.
+// Routes need nothing beyond invitePermissions: publishing the bot's own
+// posts takes only Send Messages, a forum post Send Messages and Embed
+// Links, a thread on a post Create Public Threads and Send Messages in
+// Threads (Manage Threads, for a forum's moderated tags, is left to the
+// admin to grant where wanted).
+func routeUses(cfg config.Config) map[int64][]string {
+	if cfg.RoutesFile == "" {
+		return nil
+	}
+	uses := map[int64][]string{}
+	add := func(perm int64, format string, names []string) {
+		if len(names) > 0 {
+			uses[perm] = append(uses[perm], fmt.Sprintf(format, strings.Join(names, ", ")))
+		}
+	}
+	var all, threads []string
+	for _, r := range cfg.Routes {
+		all = append(all, strconv.Quote(r.Name))
+		if r.Thread {
+			threads = append(threads, strconv.Quote(r.Name))
+		}
+	}
+	add(discordgo.PermissionSendMessages, "posts, forum posts and publishing of routes %s", all)
+	add(discordgo.PermissionCreatePublicThreads, "a thread on each post of routes %s", threads)
+	return uses
 }
 
 func invitePermissionBits() int64 {
@@ -74,8 +103,13 @@ func inviteVerb(ctx context.Context, args []string, io IO) error {
 	}
 	fmt.Fprintln(io.Stdout, inviteURL(app.ID, cfg.GuildID))
 	fmt.Fprintln(io.Stdout, "\nOpen it in a browser while logged in as a server admin. It asks for:")
+	uses := routeUses(cfg)
 	for _, ip := range invitePermissions {
-		fmt.Fprintf(io.Stdout, "  - %s: %s\n", ip.Name, ip.Why)
+		why := ip.Why
+		if u := uses[ip.Perm]; len(u) > 0 {
+			why += "; " + strings.Join(u, "; ")
+		}
+		fmt.Fprintf(io.Stdout, "  - %s: %s\n", ip.Name, why)
 	}
 	fmt.Fprintln(io.Stdout, "and the scopes bot and applications.commands (slash commands). No privileged intent is needed.")
 	return nil

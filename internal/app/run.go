@@ -105,7 +105,7 @@ type runner struct {
 type duties struct {
 	*runner
 	poller *articles.Poller
-	poster *bot.Poster
+	poster *channelPosters
 	bot    *bot.Bot
 	ask    *commands.Ask
 
@@ -180,6 +180,18 @@ func (r *duties) run(ctx context.Context, feeds []string, fetcher *articles.Fetc
 	r.runner.pollerMu.Lock()
 	r.runner.poller = r.poller
 	r.runner.pollerMu.Unlock()
+	routes := routesOf(r.cfg, feeds)
+	if !r.dryRun {
+		// The leader's: it changes what is to be posted.
+		dropped, err := prepareDeliveries(ctx, r.db, routes)
+		if err != nil {
+			return err
+		}
+		if dropped > 0 {
+			r.log.Info("dropped pending posts that no route leads to any more", "posts", dropped)
+		}
+	}
+	r.poller.Routes = routes
 
 	var sender bot.Sender
 	if r.dryRun {
@@ -192,16 +204,18 @@ func (r *duties) run(ctx context.Context, feeds []string, fetcher *articles.Fetc
 		defer r.bot.Close()
 		sender = bot.NewDiscordSender(r.bot.Session())
 	}
-	r.poster = bot.NewPoster(bot.PosterOptions{
-		Store:     r.db,
-		Sender:    sender,
-		ChannelID: r.cfg.NewsChannelID,
-		RoleID:    r.cfg.NewsRoleID,
-		Also:      r.alsoRead,
-		Problems:  r.health,
-		Log:       r.log,
-		DryRun:    r.dryRun,
-	})
+	var kinds *discordKinds
+	if r.bot != nil {
+		kinds = &discordKinds{b: r.bot, timeout: r.bot.Session().Client.Timeout}
+	}
+	r.poster = newChannelPosters(r.db, r.cfg, routes, r.cfg.RoutesFile != "", bot.PosterOptions{
+		Sender:   sender,
+		RoleID:   r.cfg.NewsRoleID, // without ROUTES_FILE: also for posts recorded without it
+		Also:     r.alsoRead,
+		Problems: r.health,
+		Log:      r.log,
+		DryRun:   r.dryRun,
+	}, kinds)
 
 	if !r.dryRun {
 		if err := r.poster.ReportFailed(ctx); err != nil {
@@ -286,6 +300,9 @@ func (r *duties) serve(ctx context.Context, feeds []string, fetcher *articles.Fe
 			start("ask-pickup", r.pickUpQuestions)
 		}
 	}
+	if !r.dryRun {
+		start("follow-ups", r.poster.Run)
+	}
 	if r.archive != nil {
 		start("archive", func(ctx context.Context) { r.runArchive(ctx, feeds) })
 	}
@@ -341,6 +358,13 @@ func (r *runner) noteFeed(res articles.FeedResult) {
 func (r *duties) post(ctx context.Context) {
 	if err := r.syncIndex(ctx); err != nil {
 		r.log.Error("index sync failed", "error", err)
+	}
+	if !r.dryRun {
+		// newsbot fetch beside the bot, without NEWS_CHANNEL_ID, records its
+		// new items for the news route without a channel.
+		if err := adoptDeliveries(ctx, r.db, r.poller.Routes); err != nil && ctx.Err() == nil {
+			r.log.Warn("posts recorded without a channel wait", "error", err)
+		}
 	}
 	if _, err := r.poster.PostDue(ctx); err != nil && ctx.Err() == nil {
 		r.log.Warn("posting stopped for this run", "error", err)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/bwmarrin/discordgo"
 	"github.com/newsbot/newsbot/articles"
 	"github.com/newsbot/newsbot/articles/archive"
 	"github.com/newsbot/newsbot/bot"
@@ -36,6 +37,7 @@ func (r *duties) openDiscord(ctx context.Context) error {
 		Session:       s,
 		GuildID:       r.cfg.GuildID,
 		NewsChannelID: r.cfg.NewsChannelID,
+		RouteChannels: routeChannels(r.cfg),
 		TeamChannelID: r.cfg.TeamChannelID,
 		Commands:      cmds,
 		Health:        r.health,
@@ -45,7 +47,9 @@ func (r *duties) openDiscord(ctx context.Context) error {
 		return err
 	}
 	r.setInteractionsGuild(r.bot.GuildID())
-	return nil
+	return checkRouteKinds(r.cfg.Routes, r.bot.RouteChannel, func(id string) bool {
+		return r.bot.HasPermission(id, discordgo.PermissionManageThreads)
+	})
 }
 
 // commands are the slash commands, answering through resp.

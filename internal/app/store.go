@@ -15,6 +15,7 @@ import (
 type store interface {
 	articles.Store
 	articles.LinkStore
+	articles.DeliveryStore
 	commands.QuestionStore
 	Close() error
 }

@@ -35,6 +35,7 @@ func fetchVerb(ctx context.Context, args []string, io IO) error {
 	defer db.Close()
 	p := articles.NewPoller(db, articles.NewFetcher(nil), cfg.FeedURLs, cfg.BacklogLimit, log)
 	p.IgnoreBackoff = true // asked by hand: try every feed now
+	p.Routes = routesOf(cfg, cfg.FeedURLs)
 	results := p.PollAll(ctx)
 	tw := tabwriter.NewWriter(io.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FEED\tSEEN\tNEW\tSTATUS")

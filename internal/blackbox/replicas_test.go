@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -384,5 +385,65 @@ func TestQuestionQueuedOnStandbyForwardedByLeader(t *testing.T) {
 	}
 	if !strings.Contains(a.p.stderr.String(), "ask: question forwarded") || strings.Contains(b.p.stderr.String(), "ask: question forwarded") {
 		t.Fatalf("the leader did not forward it\n%s", logs())
+	}
+}
+
+// TestReplicasRoutesAcrossTakeover: routes to a forum and to an
+// announcement channel on PostgreSQL; the leader is killed while Discord
+// holds the answer to its forum post. The standby takes over: each forum
+// post exists once, and each announcement is posted and published once.
+func TestReplicasRoutesAcrossTakeover(t *testing.T) {
+	t.Parallel()
+	skipShort(t)
+	fake := discordtest.New(t)
+	addForum(fake)
+	addAnnouncement(fake)
+	f := newFeed(t, "rtk", 2)
+	env := routesEnv(t, fake, t.TempDir(), fmt.Sprintf(`routes:
+  - name: forum
+    feeds: [%s]
+    channel: %s
+    forum_tag: News
+  - name: ann
+    feeds: [%s]
+    channel: %s
+`, f.url(), forumChannel, f.url(), annChannel))
+	env["DATABASE_URL"] = pgtest.NewDatabase(t)
+	env["BACKLOG_LIMIT"] = "2"
+	ctx := waitCtx(t, 90*time.Second)
+
+	hold := fake.HoldAnswer("POST", "/channels/"+forumChannel+"/threads")
+	a := startReplica(t, env, "a")
+	select {
+	case <-hold.Arrived():
+	case <-ctx.Done():
+		t.Fatalf("no forum post arrived\n%s", a.p.stderr.String())
+	}
+	b := startReplica(t, env, "b")
+	if err := waitRole(ctx, b, "standby"); err != nil {
+		t.Fatalf("%v\n%s", err, b.p.stderr.String())
+	}
+	a.p.kill()
+	hold.Release()
+	if err := waitRole(ctx, b, "leader"); err != nil {
+		t.Fatalf("%v\n%s", err, b.p.stderr.String())
+	}
+	logs := func() string { return a.p.stderr.String() + "\n---\n" + b.p.stderr.String() }
+	if err := fake.WaitFor(ctx, func() bool {
+		return len(fake.ForumPosts(forumChannel)) >= 2 && len(fake.Crossposted(annChannel)) >= 2
+	}); err != nil {
+		t.Fatalf("forum posts %q, published %d: %v\n%s", forumNames(fake), len(fake.Crossposted(annChannel)), err, logs())
+	}
+	b.p.term()
+	if got, want := forumNames(fake), f.titles(0); !slices.Equal(got, want) {
+		t.Errorf("forum posts %q, want %q\n%s", got, want, logs())
+	}
+	if got, want := titles(fake.Messages(annChannel)), f.titles(0); !slices.Equal(got, want) {
+		t.Errorf("announcements %q, want %q\n%s", got, want, logs())
+	}
+	pub := fake.Crossposted(annChannel)
+	slices.Sort(pub)
+	if len(pub) != 2 || pub[0] == pub[1] {
+		t.Errorf("published %v, want each of the 2 announcements once", pub)
 	}
 }

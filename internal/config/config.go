@@ -54,6 +54,13 @@ type Config struct {
 	AskLimit      int  // questions per AskPeriod per member
 	AskPeriod     time.Duration
 	LogLevel      slog.Level
+	// RoutesFile is ROUTES_FILE, "" without it. Routes always holds at least
+	// one route once channels or feeds are needed: without ROUTES_FILE the
+	// implicit route NewsRoute made of FEED_URLS, NEWS_CHANNEL_ID and
+	// NEWS_ROLE_ID (then FeedURLs and NewsChannelID are set too); with it,
+	// FeedURLs is every route's feeds and NewsChannelID is "".
+	RoutesFile string
+	Routes     []Route
 	// Interactions over HTTP (config_interactions.go): the address needs the key.
 	InteractionsAddr string            // INTERACTIONS_ADDR
 	PublicKey        ed25519.PublicKey // DISCORD_PUBLIC_KEY
@@ -117,9 +124,18 @@ func Load(get Getenv, need Need) (Config, error) {
 	l := loader{get: get}
 	c := Config{}
 	c.Token = l.token("DISCORD_TOKEN", need.Token)
-	c.NewsChannelID = l.snowflake("NEWS_CHANNEL_ID", need.Channels)
+	c.RoutesFile = l.value("ROUTES_FILE", false)
+	withRoutes := c.RoutesFile != ""
+	if withRoutes {
+		for _, name := range []string{"FEED_URLS", "NEWS_CHANNEL_ID", "NEWS_ROLE_ID"} {
+			if l.value(name, false) != "" {
+				l.fail("ROUTES_FILE", "is set, so %s must be unset: the routes file lists the feeds, channels and roles (move %s into it or unset ROUTES_FILE)", name, name)
+			}
+		}
+	}
+	c.NewsChannelID = l.snowflake("NEWS_CHANNEL_ID", need.Channels && !withRoutes)
 	c.TeamChannelID = l.snowflake("TEAM_CHANNEL_ID", need.Channels)
-	c.FeedURLs = l.feeds("FEED_URLS", need.Feeds)
+	c.FeedURLs = l.feeds("FEED_URLS", need.Feeds && !withRoutes)
 	c.Schedule = l.schedule("POST_SCHEDULE")
 	c.DatabasePath, c.DatabaseURL = l.database("DATABASE_URL")
 	c.DatabaseSet = l.value("DATABASE_URL", false) != ""
@@ -137,7 +153,19 @@ func Load(get Getenv, need Need) (Config, error) {
 	if c.NewsChannelID != "" && c.NewsChannelID == c.TeamChannelID && l.err == nil {
 		l.fail("TEAM_CHANNEL_ID", "is the same channel as NEWS_CHANNEL_ID; questions belong in a private team channel")
 	}
-	return c, l.err
+	if l.err != nil {
+		return c, l.err
+	}
+	if withRoutes {
+		routes, err := LoadRoutes(c.RoutesFile, c.TeamChannelID)
+		if err != nil {
+			return c, err
+		}
+		c.Routes, c.FeedURLs = routes, RouteFeeds(routes)
+	} else if c.NewsChannelID != "" || len(c.FeedURLs) > 0 {
+		c.Routes = []Route{implicitRoute(c)}
+	}
+	return c, nil
 }
 
 type loader struct {

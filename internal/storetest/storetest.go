@@ -18,6 +18,7 @@ import (
 type Store interface {
 	articles.Store
 	articles.LinkStore
+	articles.DeliveryStore
 	commands.QuestionStore
 }
 

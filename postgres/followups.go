@@ -1,0 +1,105 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/newsbot/newsbot/articles"
+)
+
+// Follow-ups of posted deliveries (publishing, threads on posts): queued by
+// the UPDATE that marks a delivery posted, each kind with its own state,
+// hold-off and last error columns. Only the leader takes them: DueFollowUps
+// lists nothing (ErrFenced) for an instance that does not hold the current
+// epoch, so that a deposed leader starts no publish or thread.
+
+// queued is the state of a follow-up asked for (pending) or not ("").
+func queued(asked bool) string {
+	if asked {
+		return "pending"
+	}
+	return ""
+}
+
+// followColumns maps a follow-up kind to its state, hold-off and error
+// columns (fixed names, never user input).
+func followColumns(kind articles.FollowUpKind) (state, after, errCol string, err error) {
+	switch kind {
+	case articles.FollowPublish:
+		return "publish_state", "publish_after", "publish_error", nil
+	case articles.FollowThread:
+		return "thread_state", "thread_after", "thread_error", nil
+	}
+	return "", "", "", fmt.Errorf("postgres: unknown follow-up %q", kind)
+}
+
+// DueFollowUps returns channelID's posted deliveries whose follow-up kind
+// is pending and not held off past now, oldest post first; ErrFenced when
+// this instance does not lead.
+func (db *DB) DueFollowUps(ctx context.Context, channelID string, kind articles.FollowUpKind, now time.Time, limit int) ([]articles.FollowUp, error) {
+	state, after, errCol, err := followColumns(kind)
+	if err != nil {
+		return nil, err
+	}
+	var leads bool
+	if err := db.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM newsbot_leader WHERE id = 1 AND epoch = $1)", db.Epoch()).Scan(&leads); err != nil {
+		return nil, fmt.Errorf("postgres: due %s in channel %s: %w", kind, channelID, err)
+	}
+	if !leads {
+		return nil, fmt.Errorf("postgres: due %s in channel %s: %w", kind, channelID, ErrFenced)
+	}
+	rows, err := db.pool.Query(ctx, `SELECT d.article_id, d.message_id, a.title, a.url, d.`+errCol+`
+		FROM deliveries d JOIN articles a ON a.id = d.article_id
+		WHERE d.channel_id = $1 AND d.state = 'posted' AND d.`+state+` = 'pending'
+			AND (d.`+after+` IS NULL OR d.`+after+` <= $2)
+		ORDER BY a.published NULLS FIRST, a.first_seen, a.id DESC LIMIT $3`, channelID, timeNanos(now), pgLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: due %s in channel %s: %w", kind, channelID, err)
+	}
+	defer rows.Close()
+	var out []articles.FollowUp
+	for rows.Next() {
+		f := articles.FollowUp{Kind: kind, ChannelID: channelID}
+		if err := rows.Scan(&f.ArticleID, &f.MessageID, &f.Title, &f.URL, &f.Error); err != nil {
+			return nil, fmt.Errorf("postgres: due %s in channel %s: %w", kind, channelID, err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: due %s in channel %s: %w", kind, channelID, err)
+	}
+	return out, nil
+}
+
+// FollowUpDone ends a pending follow-up, done or failed for good.
+func (db *DB) FollowUpDone(ctx context.Context, f articles.FollowUp, failed bool, msg string) error {
+	state, after, errCol, err := followColumns(f.Kind)
+	if err != nil {
+		return err
+	}
+	to := "done"
+	if failed {
+		to = "failed"
+	}
+	_, err = db.pool.Exec(ctx, `UPDATE deliveries SET `+state+` = $1, `+after+` = NULL, `+errCol+` = $2
+		WHERE article_id = $3 AND channel_id = $4 AND `+state+` = 'pending'`, to, msg, f.ArticleID, f.ChannelID)
+	if err != nil {
+		return fmt.Errorf("postgres: %s of %d in channel %s: %w", f.Kind, f.ArticleID, f.ChannelID, err)
+	}
+	return nil
+}
+
+// FollowUpLater holds a pending follow-up off until after.
+func (db *DB) FollowUpLater(ctx context.Context, f articles.FollowUp, after time.Time, msg string) error {
+	state, afterCol, errCol, err := followColumns(f.Kind)
+	if err != nil {
+		return err
+	}
+	_, err = db.pool.Exec(ctx, `UPDATE deliveries SET `+afterCol+` = $1, `+errCol+` = $2
+		WHERE article_id = $3 AND channel_id = $4 AND `+state+` = 'pending'`, timeNanos(after), msg, f.ArticleID, f.ChannelID)
+	if err != nil {
+		return fmt.Errorf("postgres: hold off %s of %d in channel %s: %w", f.Kind, f.ArticleID, f.ChannelID, err)
+	}
+	return nil
+}
