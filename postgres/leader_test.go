@@ -63,6 +63,7 @@ func lockHolderPID(t *testing.T, db *DB) int32 {
 	t.Helper()
 	var pid int32
 	err := db.Pool().QueryRow(context.Background(), `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 		AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1`,
 		leaderLockKey>>32, leaderLockKey&0xffffffff).Scan(&pid)
 	if err != nil {
@@ -310,7 +311,7 @@ func TestCleanStopHandsOverAtOnce(t *testing.T) {
 	for {
 		var n int
 		err := a.db.Pool().QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
-			WHERE application_name = 'newsbot leader lock' AND pid <> $1 AND state = 'idle'
+			WHERE datname = current_database() AND application_name = 'newsbot leader lock' AND pid <> $1 AND state = 'idle'
 			AND query LIKE 'SELECT pg_try_advisory_lock%'`, holder).Scan(&n)
 		if err != nil {
 			t.Fatal(err)
