@@ -88,9 +88,15 @@ func (c *checklist) checkDiscord(ctx context.Context, cfg config.Config) {
 			news = routeChans[0]
 		}
 	} else {
-		news = c.checkChannel(s, cfg, "NEWS_CHANNEL_ID", cfg.NewsChannelID)
+		news = c.checkChannel(s, cfg, "NEWS_CHANNEL_ID", cfg.NewsChannelID, true)
+		if news != nil {
+			read := func(string) *discordgo.Channel { return news }
+			if err := checkRouteKinds(cfg.Routes, read, nil); err != nil {
+				c.bad(oneLine(err.Error()), "use a forum that does not require a tag, or a ROUTES_FILE route with forum_tag")
+			}
+		}
 	}
-	team := c.checkChannel(s, cfg, "TEAM_CHANNEL_ID", cfg.TeamChannelID)
+	team := c.checkChannel(s, cfg, "TEAM_CHANNEL_ID", cfg.TeamChannelID, false)
 	guildID := cfg.GuildID
 	if news != nil {
 		if guildID != "" && news.GuildID != guildID {
@@ -125,7 +131,9 @@ func (c *checklist) checkDiscord(ctx context.Context, cfg config.Config) {
 	if cfg.RoutesFile != "" {
 		c.checkRoutePermissions(guild, member, cfg, routeChans)
 	} else if news != nil {
-		c.checkPermissions(guild, member, news, "news channel", bot.NewsChannelNeeds)
+		// The implicit route "news": the same checks as a routes file's
+		// route (a forum news channel needs what a forum route needs).
+		c.checkRoutePermissions(guild, member, cfg, []*discordgo.Channel{news})
 	}
 	if team != nil {
 		c.checkPermissions(guild, member, team, "team channel", bot.TeamChannelNeeds)
@@ -146,7 +154,10 @@ func (c *checklist) checkDiscord(ctx context.Context, cfg config.Config) {
 	c.checkCommands(ctx, s, cfg)
 }
 
-func (c *checklist) checkChannel(s *discordgo.Session, cfg config.Config, name, id string) *discordgo.Channel {
+// checkChannel reads the channel named by variable name: a text or
+// announcement channel of a server, or also a forum when forum is true (a
+// news channel may be one, as run accepts it).
+func (c *checklist) checkChannel(s *discordgo.Session, cfg config.Config, name, id string, forum bool) *discordgo.Channel {
 	ch, err := s.Channel(id)
 	if err != nil {
 		switch restStatus(err) {
@@ -159,8 +170,14 @@ func (c *checklist) checkChannel(s *discordgo.Session, cfg config.Config, name, 
 		}
 		return nil
 	}
-	if ch.Type != discordgo.ChannelTypeGuildText && ch.Type != discordgo.ChannelTypeGuildNews {
-		c.bad(fmt.Sprintf("%s %s (#%s) is not a text channel (type %d)", name, id, ch.Name, ch.Type), "use a text or announcement channel's id")
+	if forum && ch.Type == discordgo.ChannelTypeGuildForum {
+		// a forum news channel: fine
+	} else if ch.Type != discordgo.ChannelTypeGuildText && ch.Type != discordgo.ChannelTypeGuildNews {
+		if forum {
+			c.bad(fmt.Sprintf("%s %s (#%s) is a %s channel", name, id, ch.Name, bot.KindName(ch.Type)), "use a text, announcement or forum channel's id")
+		} else {
+			c.bad(fmt.Sprintf("%s %s (#%s) is not a text channel (type %d)", name, id, ch.Name, ch.Type), "use a text or announcement channel's id")
+		}
 		return nil
 	}
 	if ch.GuildID == "" {

@@ -93,7 +93,15 @@ func TestCheckFindsProblems(t *testing.T) {
 		}, nil},
 		{"voice channel", func(fake *discordtest.Server, env map[string]string) {
 			env["NEWS_CHANNEL_ID"] = fake.AddChannel(discordgo.Channel{GuildID: "300", Name: "voice", Type: discordgo.ChannelTypeGuildVoice})
-		}, []string{"is not a text channel"}},
+		}, []string{"is a voice channel", "use a text, announcement or forum channel"}},
+		{"news forum requiring a tag", func(fake *discordtest.Server, env map[string]string) {
+			// run refuses it (the implicit route has no forum_tag): check says so too.
+			env["NEWS_CHANNEL_ID"] = fake.AddChannel(discordgo.Channel{GuildID: "300", Name: "stories", Type: discordtest.ChannelTypeForum,
+				Flags: discordtest.ChannelFlagRequireTag, AvailableTags: []discordgo.ForumTag{{Name: "News"}}})
+		}, []string{"requires a tag"}},
+		{"team channel that is a forum", func(fake *discordtest.Server, env map[string]string) {
+			env["TEAM_CHANNEL_ID"] = fake.AddChannel(discordgo.Channel{GuildID: "300", Name: "forum", Type: discordtest.ChannelTypeForum})
+		}, []string{"TEAM_CHANNEL_ID", "is not a text channel"}},
 		{"channel of another server", func(fake *discordtest.Server, env map[string]string) {
 			fake.AddGuild("700", "Other Guild", discordgo.PermissionViewChannel|discordgo.PermissionSendMessages, true)
 			env["TEAM_CHANNEL_ID"] = fake.AddChannel(discordgo.Channel{GuildID: "700", Name: "elsewhere", Type: discordgo.ChannelTypeGuildText})
