@@ -116,11 +116,12 @@ func (r *runner) setupShared() error {
 }
 
 // learnGuild restricts a standby's HTTP interactions to the bot's guild,
-// the news channel's, as the leader's gateway does (DISCORD_GUILD_ID unset).
+// the team channel's (always configured, whatever the routes), as the
+// leader's gateway does (DISCORD_GUILD_ID unset).
 func (r *runner) learnGuild(ctx context.Context) {
 	for {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		ch, err := r.shared.s.Channel(r.cfg.NewsChannelID, discordgo.WithContext(cctx))
+		ch, err := r.shared.s.Channel(r.cfg.TeamChannelID, discordgo.WithContext(cctx))
 		cancel()
 		if err == nil && ch.GuildID != "" {
 			r.setInteractionsGuild(ch.GuildID)
