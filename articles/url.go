@@ -1,6 +1,7 @@
 package articles
 
 import (
+	"net"
 	"net/url"
 	"strings"
 )
@@ -95,6 +96,29 @@ func SiteOf(raw string) string {
 	}
 	h := strings.ToLower(u.Hostname())
 	return strings.TrimPrefix(h, "www.")
+}
+
+// HostOf returns the host a request to raw would reach: SiteOf's name plus
+// ":port" when raw names a port other than its scheme's default. Two servers
+// of one name on other ports are other hosts: a member's link to one must
+// not reach the other. "" when raw has no host.
+func HostOf(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return ""
+	}
+	h := strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+	if h == "" {
+		return ""
+	}
+	port := u.Port()
+	switch {
+	case port == "":
+	case port == "80" && strings.EqualFold(u.Scheme, "http"), port == "443" && strings.EqualFold(u.Scheme, "https"):
+	default:
+		h = net.JoinHostPort(h, port)
+	}
+	return h
 }
 
 // ResolveURL resolves ref against base and returns the clean form, or ""

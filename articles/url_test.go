@@ -55,6 +55,26 @@ func TestCanonicalURL(t *testing.T) {
 	}
 }
 
+func TestHostOf(t *testing.T) {
+	cases := map[string]string{
+		"https://www.Example.com:8080/feed":      "example.com:8080",
+		"https://example.com:443/a":              "example.com",
+		"http://example.com:80/a":                "example.com",
+		"http://example.com:443/a":               "example.com:443",
+		"http://127.0.0.1:5000/story/1":          "127.0.0.1:5000",
+		"http://[::1]:5000/x":                    "[::1]:5000",
+		"https://news.example.com@evil.test/x":   "evil.test",
+		"https://news.example.com:1@evil.test/x": "evil.test",
+		"/relative/path":                         "",
+		"%zz":                                    "",
+	}
+	for in, want := range cases {
+		if got := HostOf(in); got != want {
+			t.Errorf("HostOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestSiteOf(t *testing.T) {
 	cases := map[string]string{
 		"https://www.Example.com:8080/feed": "example.com",

@@ -24,7 +24,7 @@ func (db *DB) SiteHosts(ctx context.Context) (map[string]string, error) {
 		if err := rows.Scan(&site, &u); err != nil {
 			return nil, fmt.Errorf("sqlite: site hosts: %w", err)
 		}
-		if h := articles.SiteOf(u); h != "" {
+		if h := articles.HostOf(u); h != "" {
 			if _, ok := hosts[h]; !ok {
 				hosts[h] = site
 			}

@@ -21,14 +21,15 @@ const maxPageRedirects = 10
 // member's /related) as the archive reads pages: through the site's gate
 // (one request at a time, at Options.Rate, Retry-After obeyed), with the
 // fetcher's timeout and size cap, and readability. Redirects are followed
-// only to hosts onSite accepts (lower case, without "www."). It returns the
+// only to hosts onSite accepts (articles.HostOf: lower case, without "www.",
+// with a port other than the scheme's default). It returns the
 // article the page holds (URL after redirects, title, text, summary, date,
 // author, image), not stored.
 func (a *Archive) ReadPage(ctx context.Context, rawURL string, onSite func(host string) bool) (articles.Article, error) {
 	if articles.CleanURL(rawURL) == "" {
 		return articles.Article{}, fmt.Errorf("archive: not an http(s) URL: %q", rawURL)
 	}
-	if !onSite(articles.SiteOf(rawURL)) {
+	if !onSite(articles.HostOf(rawURL)) {
 		return articles.Article{}, ErrOffSite
 	}
 	res, err := a.fetchWith(ctx, a.siteFetcher(onSite), rawURL)
@@ -71,7 +72,7 @@ func (a *Archive) siteFetcher(onSite func(host string) bool) *articles.Fetcher {
 		c = *f.Client
 	}
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if !onSite(articles.SiteOf(req.URL.String())) {
+		if !onSite(articles.HostOf(req.URL.String())) {
 			return ErrOffSite
 		}
 		if len(via) > maxPageRedirects {

@@ -43,7 +43,7 @@ func TestReadPage(t *testing.T) {
 		}
 	}))
 	t.Cleanup(site.Close)
-	onSite := func(h string) bool { return h == articles.SiteOf(site.URL) }
+	onSite := func(h string) bool { return h == articles.HostOf(site.URL) }
 	a := newHarness().newArchive(nil)
 
 	got, err := a.ReadPage(t.Context(), site.URL+"/old-fair", onSite)
@@ -59,6 +59,10 @@ func TestReadPage(t *testing.T) {
 	}
 	if _, err := a.ReadPage(t.Context(), otherURL+"/fair/", onSite); !errors.Is(err, ErrOffSite) {
 		t.Errorf("another host: %v, want ErrOffSite", err)
+	}
+	// The site's address on another port is another server.
+	if _, err := a.ReadPage(t.Context(), other.URL+"/fair/", onSite); !errors.Is(err, ErrOffSite) {
+		t.Errorf("the site's address on another port: %v, want ErrOffSite", err)
 	}
 	if n := otherHits.Load(); n != 0 {
 		t.Errorf("the other host was requested %d times", n)

@@ -52,7 +52,7 @@ func (l *linkReader) siteHosts(ctx context.Context) (map[string]string, error) {
 		if articles.IsLocal(u) {
 			continue
 		}
-		h := articles.SiteOf(u)
+		h := articles.HostOf(u)
 		if _, ok := hosts[h]; ok || h == "" {
 			continue
 		}
@@ -71,7 +71,7 @@ func (l *linkReader) Classify(ctx context.Context, rawURL string) (commands.Link
 	if err != nil {
 		return 0, err
 	}
-	if _, ok := hosts[articles.SiteOf(rawURL)]; !ok {
+	if _, ok := hosts[articles.HostOf(rawURL)]; !ok {
 		return commands.LinkOffSite, nil
 	}
 	if !l.r.cfg.FullText || l.r.archive == nil || homePage(rawURL) {
@@ -118,7 +118,7 @@ func (l *linkReader) ReadLink(ctx context.Context, rawURL string) (articles.Arti
 		l.r.log.Info("related: could not read a linked page", "site", articles.SiteOf(rawURL), "error", err)
 		return articles.Article{}, fmt.Errorf("%w: %w", commands.ErrLinkUnreadable, err)
 	}
-	art.Site = hosts[articles.SiteOf(art.URL)]
+	art.Site = hosts[articles.HostOf(art.URL)]
 	if art.Site == "" {
 		art.Site = articles.SiteOf(art.URL)
 	}

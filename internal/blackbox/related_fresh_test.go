@@ -135,10 +135,15 @@ func TestRelatedFreshAndUnknownLinks(t *testing.T) {
 	if c := site.count("/archive/harvest-fair/"); c != 1 {
 		t.Errorf("the page was read %d times, want 1", c)
 	}
-	// Another host (same machine, another name): nothing requested.
-	otherPage := strings.Replace(other.srv.URL, "127.0.0.1", "localhost", 1) + "/archive/harvest-fair/"
-	if got := relatedAnswer(ctx, t, fake, otherPage); !strings.Contains(got, "only look up") {
-		t.Errorf("another host's link: %q", got)
+	// Another host (same machine, another name; or the site's address on
+	// another port): nothing requested.
+	for _, otherPage := range []string{
+		strings.Replace(other.srv.URL, "127.0.0.1", "localhost", 1) + "/archive/harvest-fair/",
+		other.srv.URL + "/archive/harvest-fair/",
+	} {
+		if got := relatedAnswer(ctx, t, fake, otherPage); !strings.Contains(got, "only look up") {
+			t.Errorf("another host's link %s: %q", otherPage, got)
+		}
 	}
 	if c := other.count("/archive/harvest-fair/"); c != 0 {
 		t.Errorf("another host was requested %d times", c)
