@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -60,7 +62,7 @@ func (r *runner) setInteractionsGuild(guildID string) {
 // /interactions too when INTERACTIONS_ADDR is the same address.
 func (r *runner) httpHandler() http.Handler {
 	h := r.health.Handler()
-	if r.ix == nil || r.ix.h == nil || r.cfg.InteractionsAddr != r.cfg.HTTPAddr {
+	if r.ix == nil || r.ix.h == nil || !sameListenAddr(r.cfg.InteractionsAddr, r.cfg.HTTPAddr) {
 		return h
 	}
 	mux := http.NewServeMux()
@@ -82,7 +84,7 @@ func (r *runner) serveInteractions(start func(string, func(context.Context))) er
 			r.log.Warn("interaction handlers still running at shutdown")
 		}
 	}
-	if r.cfg.InteractionsAddr == r.cfg.HTTPAddr {
+	if sameListenAddr(r.cfg.InteractionsAddr, r.cfg.HTTPAddr) {
 		start("interactions", func(ctx context.Context) { <-ctx.Done(); drain() })
 		r.log.Info("serving Discord interactions", "addr", r.cfg.InteractionsAddr, "path", bot.InteractionsPath)
 		return nil
@@ -101,4 +103,28 @@ func (r *runner) serveInteractions(start func(string, func(context.Context))) er
 	})
 	r.log.Info("serving Discord interactions", "addr", ln.Addr().String(), "path", bot.InteractionsPath)
 	return nil
+}
+
+// sameListenAddr reports whether two listen addresses name one listener:
+// the same port, and the same host once the forms of "every address"
+// ("", 0.0.0.0, ::) and of loopback's name are taken as one.
+func sameListenAddr(a, b string) bool {
+	if a == "" || b == "" {
+		return a == b
+	}
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	host := func(h string) string {
+		switch strings.ToLower(h) {
+		case "", "0.0.0.0", "::":
+			return ""
+		case "localhost", "127.0.0.1":
+			return "127.0.0.1"
+		}
+		return strings.ToLower(h)
+	}
+	return pa == pb && host(ha) == host(hb)
 }
