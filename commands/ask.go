@@ -212,7 +212,7 @@ func (a *Ask) handleAsk(ctx context.Context, i *discordgo.InteractionCreate) err
 	}
 	a.log.Info("ask: question stored", "question_id", id, "user_id", user.ID, "channel_id", i.ChannelID)
 
-	f := a.startForward(ctx, id, true)
+	f := a.startForward(id)
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	sent := false

@@ -27,7 +27,7 @@ type flight struct {
 // it is already running, and returns that forward. A question is only ever
 // forwarded by its flight, so the handler and the retry loop never send the
 // same question twice at once.
-func (a *Ask) startForward(ctx context.Context, id int64, detach bool) *flight {
+func (a *Ask) startForward(id int64) *flight {
 	a.mu.Lock()
 	if f, ok := a.flights[id]; ok {
 		a.mu.Unlock()
@@ -38,12 +38,10 @@ func (a *Ask) startForward(ctx context.Context, id int64, detach bool) *flight {
 	a.wg.Add(1)
 	a.mu.Unlock()
 
-	// A forward started by /ask outlives the handler that answers
-	// "queued"; Run's end cancels it after a grace period.
-	bg := ctx
-	if detach {
-		bg = a.bg
-	}
+	// A forward outlives the handler that answers "queued", and the
+	// retry pass that started it: Run's end cancels it after a grace
+	// period (askDrain), so that a stop lets a send in flight finish.
+	bg := a.bg
 	go func() {
 		defer a.wg.Done()
 		release := func() {
@@ -334,7 +332,7 @@ func (a *Ask) RetryDue(ctx context.Context) time.Time {
 		if a.inFlight(q.ID) {
 			continue
 		}
-		f := a.startForward(ctx, q.ID, false)
+		f := a.startForward(q.ID)
 		<-f.done
 		if !f.sent {
 			// The channel is failing: the rest wait for the same retry
