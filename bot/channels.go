@@ -42,12 +42,14 @@ func (rc RouteChannel) label() string {
 	}
 }
 
-// problemKey is the /healthz key of a route channel that cannot be read.
+// problemKey is the /healthz key of a route channel that cannot be read:
+// the key its poster reports a 403/404 under (Poster.key), so that the
+// poster's first post there clears what the start found.
 func (rc RouteChannel) problemKey() string {
 	if len(rc.Routes) == 0 {
-		return "news_channel"
+		return problemChannel
 	}
-	return "route_channel:" + rc.ID
+	return problemChannel + ":" + rc.ID
 }
 
 // RouteKinds are the kinds of channel a route may post to.

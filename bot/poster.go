@@ -358,6 +358,9 @@ func (p *Poster) succeeded() {
 		for _, perm := range provenBySend {
 			p.clearProblem(permissionKey(p.o.ChannelID, perm))
 		}
+		// So is the channel: the start may have found it unreadable
+		// (Bot.findGuild, same key) before this poster tried it.
+		p.clearProblem(p.key(problemChannel))
 	}
 	if p.problem != "" {
 		p.log.Info("news channel reachable again", slog.String("channel_id", p.o.ChannelID))
