@@ -274,7 +274,7 @@ func TestRelatedKnowsWhatAnotherProcessStored(t *testing.T) {
 
 // storedCount opens the bot's database beside it and waits until it holds
 // n articles.
-func waitStored(ctx context.Context, t *testing.T, path string, n int) {
+func waitStored(ctx context.Context, t *testing.T, path string, n int, logs fmt.Stringer) {
 	t.Helper()
 	db, err := sqlite.Open(ctx, path)
 	if err != nil {
@@ -297,7 +297,7 @@ func waitStored(ctx context.Context, t *testing.T, path string, n int) {
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("the database holds %d articles, want %d", total, n)
+			t.Fatalf("the database holds %d articles, want %d\n%s", total, n, logs)
 		case <-tick.C:
 		}
 	}
@@ -319,12 +319,12 @@ func TestLateFeedKnownWithoutPosts(t *testing.T) {
 	env["BACKLOG_LIMIT"] = "0"
 	_, _, stderr := runMain(t, env, "run")
 	ctx := waitCtx(t)
-	waitStored(ctx, t, env["DATABASE_URL"], 100) // feed 0, in time
+	waitStored(ctx, t, env["DATABASE_URL"], 100, stderr) // feed 0, in time
 	if err := fake.WaitFor(ctx, func() bool { return len(fake.Commands("")) == 2 }); err != nil {
 		t.Fatal(err)
 	}
 	close(release)
-	waitStored(ctx, t, env["DATABASE_URL"], 200) // feed 1, late
+	waitStored(ctx, t, env["DATABASE_URL"], 200, stderr) // feed 1, late
 	for _, st := range [][2]int{{1, 0}, {1, 57}, {0, 3}} {
 		title, link, _, _ := wire.story(st[0], st[1])
 		in, err := fake.Interact(ctx, discordtest.Command("related", discordtest.Opt("query", link)))
