@@ -153,3 +153,23 @@ func (b *baseline) bm25(terms int) ranker {
 		return b.top(scores, q, k)
 	}
 }
+
+// bm25Counts ranks by BM25 (k1 1.2, b 0.75) with all of the query
+// article's terms, each as often as it occurs (the article's whole text
+// as the query, as a BM25 library does with a token list).
+func (b *baseline) bm25Counts() ranker {
+	const k1, bb = 1.2, 0.75
+	n := float64(len(b.vecs))
+	scores := make([]float64, len(b.vecs))
+	return func(q, k int) []string {
+		clear(scores)
+		for _, t := range b.vecs[q] {
+			df := float64(b.df[t.id])
+			idf := math.Log(1 + (n-df+0.5)/(df+0.5))
+			for _, p := range b.post[t.id] {
+				scores[p.id] += t.tf * idf * p.tf * (k1 + 1) / (p.tf + k1*(1-bb+bb*b.lens[p.id]/b.avgdl))
+			}
+		}
+		return b.top(scores, q, k)
+	}
+}

@@ -44,7 +44,7 @@ func TestRunWritesFeedsAndLabels(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "sci.med", "3"), []byte("Subject: Re: quoted\n\n> only a quote\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(src, out); err != nil {
+	if err := run(src, out, "", 0); err != nil {
 		t.Fatal(err)
 	}
 	labels, err := os.ReadFile(filepath.Join(out, "labels.tsv"))
@@ -76,7 +76,33 @@ func TestRunWritesFeedsAndLabels(t *testing.T) {
 	if strings.Contains(string(feed), "<category") {
 		t.Error("feed has categories: text alone is wanted")
 	}
-	if err := run("", out); err == nil {
+	if err := run("", out, "", 0); err == nil {
 		t.Error("no -src: no error")
+	}
+}
+
+func TestSkewKeepsTheDominantTopic(t *testing.T) {
+	var stories []story
+	for _, g := range []string{"big", "small1", "small2"} {
+		for i := range 5 {
+			stories = append(stories, story{key: g + "/" + string(rune('a'+i)), topic: g})
+		}
+	}
+	kept, err := skew(stories, "big", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, s := range kept {
+		count[s.topic]++
+	}
+	if want := map[string]int{"big": 5, "small1": 2, "small2": 2}; !reflect.DeepEqual(count, want) {
+		t.Errorf("kept %v, want %v", count, want)
+	}
+	if kept[0].key != "big/a" || kept[5].key != "small1/a" {
+		t.Errorf("order not kept: %v", kept)
+	}
+	if _, err := skew(stories, "nope", 2); err == nil {
+		t.Error("unknown dominant group: no error")
 	}
 }
