@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -67,36 +66,13 @@ func addDelivery(ctx context.Context, tx pgx.Tx, id int64, r articles.Route, at 
 	if err != nil || state != string(articles.StatePending) {
 		return err // a delivery under way or done keeps its mentions
 	}
-	newRoutes, newRoles := addName(routes, r.Name), addName(roles, r.RoleID)
+	newRoutes, newRoles := articles.AddToList(routes, r.Name), articles.AddToList(roles, r.RoleID)
 	if newRoutes == routes && newRoles == roles {
 		return nil
 	}
 	_, err = tx.Exec(ctx, "UPDATE deliveries SET routes = $1, roles = $2 WHERE article_id = $3 AND channel_id = $4 AND state = 'pending'",
 		newRoutes, newRoles, id, r.ChannelID)
 	return err
-}
-
-// addName adds name to a comma-separated list unless it is there or empty.
-func addName(list, name string) string {
-	if name == "" {
-		return list
-	}
-	for _, n := range splitNames(list) {
-		if n == name {
-			return list
-		}
-	}
-	if list == "" {
-		return name
-	}
-	return list + "," + name
-}
-
-func splitNames(list string) []string {
-	if list == "" {
-		return nil
-	}
-	return strings.Split(list, ",")
 }
 
 // AdoptDeliveries gives the deliveries (and the feeds seen) recorded
@@ -142,11 +118,7 @@ func (db *DB) UnadoptedDeliveries(ctx context.Context) (int, error) {
 // and gives the others the roles their routes have now (see the SQLite
 // store).
 func (db *DB) DropStaleDeliveries(ctx context.Context, routes []articles.Route) (int, error) {
-	type key struct{ channel, route string }
-	live := map[key]articles.Route{}
-	for _, r := range routes {
-		live[key{r.ChannelID, r.Name}] = r
-	}
+	live := articles.NewLiveRoutes(routes)
 	dropped := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		dropped = 0
@@ -166,14 +138,7 @@ func (db *DB) DropStaleDeliveries(ctx context.Context, routes []articles.Route) 
 				rows.Close()
 				return err
 			}
-			var keep, roles string
-			for _, n := range splitNames(names) {
-				if r, ok := live[key{c.channel, n}]; ok {
-					keep, roles = addName(keep, n), addName(roles, r.RoleID)
-				}
-			}
-			if keep != names || roles != oldRoles {
-				c.routes, c.roles = keep, roles
+			if c.routes, c.roles = live.Keep(c.channel, names); c.routes != names || c.roles != oldRoles {
 				changes = append(changes, c)
 			}
 		}
@@ -242,7 +207,7 @@ func (c *channelPosts) query(ctx context.Context, where string, args ...any) ([]
 		if err != nil {
 			return nil, err
 		}
-		a.Routes, a.Roles, a.LastAttempt = splitNames(routes), splitNames(roles), timeFrom(attemptAt)
+		a.Routes, a.Roles, a.LastAttempt = articles.SplitList(routes), articles.SplitList(roles), timeFrom(attemptAt)
 		as = append(as, a)
 	}
 	return as, rows.Err()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/newsbot/newsbot/articles"
+	"github.com/newsbot/newsbot/internal/migrations"
 )
 
 // MustOpen opens a fresh database file in a temporary directory, closed by
@@ -35,11 +36,11 @@ func mustOpenPath(tb testing.TB, path string) *DB {
 // latestVersion is the highest embedded migration.
 func latestVersion(tb testing.TB) int {
 	tb.Helper()
-	ms, err := loadMigrations(migrationFS)
+	ms, err := migrations.Load(migrationFS)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return ms[len(ms)-1].version
+	return ms[len(ms)-1].Version
 }
 
 func TestOpenPragmas(t *testing.T) {
@@ -227,11 +228,11 @@ func TestMigrationRunner(t *testing.T) {
 		"migrations/0010_b.sql": {Data: []byte("ALTER TABLE t ADD COLUMN b TEXT; INSERT INTO t (a, b) VALUES (2, 'two');")},
 		"migrations/0002_a.sql": {Data: []byte("CREATE TABLE t (a INTEGER);\nINSERT INTO t (a) VALUES (1);\n")},
 	}
-	ms, err := loadMigrations(fsys)
+	ms, err := migrations.Load(fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) != 2 || ms[0].version != 2 || ms[1].version != 10 {
+	if len(ms) != 2 || ms[0].Version != 2 || ms[1].Version != 10 {
 		t.Fatalf("loadMigrations order = %+v", ms)
 	}
 	db := openBare(t)
@@ -255,7 +256,7 @@ func TestMigrationRunner(t *testing.T) {
 	}
 
 	// A failing migration leaves nothing behind.
-	bad := migration{version: 11, name: "0011_bad.sql", sql: "CREATE TABLE u (x); INSERT INTO nowhere VALUES (1);"}
+	bad := migration{Version: 11, Name: "0011_bad.sql", SQL: "CREATE TABLE u (x); INSERT INTO nowhere VALUES (1);"}
 	if err := db.applyMigrations(ctx, append(ms, bad)); err == nil {
 		t.Fatal("a failing migration did not fail")
 	}
@@ -275,7 +276,7 @@ func TestMigrationRunner(t *testing.T) {
 		"bad name":  {"migrations/first.sql": {Data: []byte("SELECT 1")}},
 		"duplicate": {"migrations/0001_a.sql": {Data: []byte("SELECT 1")}, "migrations/01_b.sql": {Data: []byte("SELECT 1")}},
 	} {
-		if _, err := loadMigrations(fsys); err == nil {
+		if _, err := migrations.Load(fsys); err == nil {
 			t.Errorf("%s: loadMigrations succeeded", name)
 		}
 	}

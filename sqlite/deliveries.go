@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/newsbot/newsbot/articles"
@@ -67,36 +66,13 @@ func addDelivery(ctx context.Context, tx *sql.Tx, id int64, r articles.Route, at
 	if err != nil || state != string(articles.StatePending) {
 		return err // a delivery under way or done keeps its mentions
 	}
-	newRoutes, newRoles := addName(routes, r.Name), addName(roles, r.RoleID)
+	newRoutes, newRoles := articles.AddToList(routes, r.Name), articles.AddToList(roles, r.RoleID)
 	if newRoutes == routes && newRoles == roles {
 		return nil
 	}
 	_, err = tx.ExecContext(ctx, "UPDATE deliveries SET routes = ?, roles = ? WHERE article_id = ? AND channel_id = ? AND state = 'pending'",
 		newRoutes, newRoles, id, r.ChannelID)
 	return err
-}
-
-// addName adds name to a comma-separated list unless it is there or empty.
-func addName(list, name string) string {
-	if name == "" {
-		return list
-	}
-	for _, n := range splitNames(list) {
-		if n == name {
-			return list
-		}
-	}
-	if list == "" {
-		return name
-	}
-	return list + "," + name
-}
-
-func splitNames(list string) []string {
-	if list == "" {
-		return nil
-	}
-	return strings.Split(list, ",")
 }
 
 // AdoptDeliveries gives the deliveries (and the feeds seen) recorded
@@ -145,11 +121,7 @@ func (db *DB) UnadoptedDeliveries(ctx context.Context) (int, error) {
 // or now names another channel. A delivery some of whose routes remain
 // keeps only those, and mentions their roles as configured now.
 func (db *DB) DropStaleDeliveries(ctx context.Context, routes []articles.Route) (int, error) {
-	type key struct{ channel, route string }
-	live := map[key]articles.Route{}
-	for _, r := range routes {
-		live[key{r.ChannelID, r.Name}] = r
-	}
+	live := articles.NewLiveRoutes(routes)
 	dropped := 0
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		dropped = 0
@@ -169,14 +141,7 @@ func (db *DB) DropStaleDeliveries(ctx context.Context, routes []articles.Route) 
 				rows.Close()
 				return err
 			}
-			var keep, roles string
-			for _, n := range splitNames(names) {
-				if r, ok := live[key{c.channel, n}]; ok {
-					keep, roles = addName(keep, n), addName(roles, r.RoleID)
-				}
-			}
-			if keep != names || roles != oldRoles {
-				c.routes, c.roles = keep, roles
+			if c.routes, c.roles = live.Keep(c.channel, names); c.routes != names || c.roles != oldRoles {
 				changes = append(changes, c)
 			}
 		}
@@ -245,7 +210,7 @@ func (c *channelPosts) query(ctx context.Context, where string, args ...any) ([]
 		if err != nil {
 			return nil, err
 		}
-		a.Routes, a.Roles, a.LastAttempt = splitNames(routes), splitNames(roles), timeFrom(attemptAt)
+		a.Routes, a.Roles, a.LastAttempt = articles.SplitList(routes), articles.SplitList(roles), timeFrom(attemptAt)
 		as = append(as, a)
 	}
 	return as, rows.Err()

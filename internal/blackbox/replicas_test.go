@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -26,12 +27,23 @@ type replica struct {
 
 func startReplica(t *testing.T, env map[string]string, name string) *replica {
 	t.Helper()
+	return startReplicaOn(t, env, name, "HTTP_ADDR")
+}
+
+// startHTTPReplica starts one that also serves interactions on that address.
+func startHTTPReplica(t *testing.T, env map[string]string, name string) *replica {
+	t.Helper()
+	return startReplicaOn(t, env, name, "HTTP_ADDR", "INTERACTIONS_ADDR")
+}
+
+// startReplicaOn starts "run" with env and a free address in each of vars.
+func startReplicaOn(t *testing.T, env map[string]string, name string, vars ...string) *replica {
+	t.Helper()
 	r := &replica{addr: freeAddr(t), name: name}
-	e := make(map[string]string, len(env)+1)
-	for k, v := range env {
-		e[k] = v
+	e := maps.Clone(env)
+	for _, v := range vars {
+		e[v] = r.addr
 	}
-	e["HTTP_ADDR"] = r.addr
 	r.p = start(t, e, "run")
 	return r
 }
@@ -247,24 +259,14 @@ func TestReplicasAnswerInteractionsOverHTTP(t *testing.T) {
 	env["DISCORD_PUBLIC_KEY"] = fake.PublicKey()
 	ctx := waitCtx(t, time.Minute)
 
-	startHTTPReplica := func(name string) *replica {
-		r := &replica{addr: freeAddr(t), name: name}
-		e := make(map[string]string, len(env)+2)
-		for k, v := range env {
-			e[k] = v
-		}
-		e["HTTP_ADDR"], e["INTERACTIONS_ADDR"] = r.addr, r.addr
-		r.p = start(t, e, "run")
-		return r
-	}
-	a := startHTTPReplica("a")
+	a := startHTTPReplica(t, env, "a")
 	if err := waitRole(ctx, a, "leader"); err != nil {
 		t.Fatalf("%v\n%s", err, a.p.stderr.String())
 	}
 	if _, err := fake.WaitMessages(ctx, discordtest.NewsChannelID, 3); err != nil {
 		t.Fatalf("%v\n%s", err, a.p.stderr.String())
 	}
-	b := startHTTPReplica("b")
+	b := startHTTPReplica(t, env, "b")
 	if err := waitRole(ctx, b, "standby"); err != nil {
 		t.Fatalf("%v\n%s", err, b.p.stderr.String())
 	}
@@ -345,21 +347,11 @@ func TestQuestionQueuedOnStandbyForwardedByLeader(t *testing.T) {
 	env["DISCORD_PUBLIC_KEY"] = fake.PublicKey()
 	ctx := waitCtx(t, 90*time.Second)
 
-	startHTTPReplica := func(name string) *replica {
-		r := &replica{addr: freeAddr(t), name: name}
-		e := make(map[string]string, len(env)+2)
-		for k, v := range env {
-			e[k] = v
-		}
-		e["HTTP_ADDR"], e["INTERACTIONS_ADDR"] = r.addr, r.addr
-		r.p = start(t, e, "run")
-		return r
-	}
-	a := startHTTPReplica("a")
+	a := startHTTPReplica(t, env, "a")
 	if err := waitRole(ctx, a, "leader"); err != nil {
 		t.Fatalf("%v\n%s", err, a.p.stderr.String())
 	}
-	b := startHTTPReplica("b")
+	b := startHTTPReplica(t, env, "b")
 	if err := waitRole(ctx, b, "standby"); err != nil {
 		t.Fatalf("%v\n%s", err, b.p.stderr.String())
 	}
