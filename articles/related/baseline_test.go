@@ -124,8 +124,6 @@ func (b *baseline) tfidf() ranker {
 // bm25 ranks by BM25 (k1 1.2, b 0.75) with the query article's heaviest
 // (log-tf·idf) terms, at most terms of them (0: all).
 func (b *baseline) bm25(terms int) ranker {
-	const k1, bb = 1.2, 0.75
-	n := float64(len(b.vecs))
 	scores := make([]float64, len(b.vecs))
 	return func(q, k int) []string {
 		v := slices.Clone(b.vecs[q])
@@ -142,34 +140,36 @@ func (b *baseline) bm25(terms int) ranker {
 		if terms > 0 && len(v) > terms {
 			v = v[:terms]
 		}
-		clear(scores)
-		for _, t := range v {
-			df := float64(b.df[t.id])
-			idf := math.Log(1 + (n-df+0.5)/(df+0.5))
-			for _, p := range b.post[t.id] {
-				scores[p.id] += idf * p.tf * (k1 + 1) / (p.tf + k1*(1-bb+bb*b.lens[p.id]/b.avgdl))
-			}
-		}
+		b.bm25Scores(scores, v, false)
 		return b.top(scores, q, k)
 	}
 }
 
-// bm25Counts ranks by BM25 (k1 1.2, b 0.75) with all of the query
-// article's terms, each as often as it occurs (the article's whole text
-// as the query, as a BM25 library does with a token list).
-func (b *baseline) bm25Counts() ranker {
+// bm25Scores sets scores to each article's BM25 (k1 1.2, b 0.75) for the
+// query terms v, each counted once or, with counts, as often as it occurs.
+func (b *baseline) bm25Scores(scores []float64, v []termCount, counts bool) {
 	const k1, bb = 1.2, 0.75
 	n := float64(len(b.vecs))
+	clear(scores)
+	for _, t := range v {
+		df := float64(b.df[t.id])
+		w := math.Log(1 + (n-df+0.5)/(df+0.5))
+		if counts {
+			w *= t.tf
+		}
+		for _, p := range b.post[t.id] {
+			scores[p.id] += w * p.tf * (k1 + 1) / (p.tf + k1*(1-bb+bb*b.lens[p.id]/b.avgdl))
+		}
+	}
+}
+
+// bm25Counts ranks by BM25 with all of the query article's terms, each as
+// often as it occurs (the article's whole text as the query, as a BM25
+// library does with a token list).
+func (b *baseline) bm25Counts() ranker {
 	scores := make([]float64, len(b.vecs))
 	return func(q, k int) []string {
-		clear(scores)
-		for _, t := range b.vecs[q] {
-			df := float64(b.df[t.id])
-			idf := math.Log(1 + (n-df+0.5)/(df+0.5))
-			for _, p := range b.post[t.id] {
-				scores[p.id] += t.tf * idf * p.tf * (k1 + 1) / (p.tf + k1*(1-bb+bb*b.lens[p.id]/b.avgdl))
-			}
-		}
+		b.bm25Scores(scores, b.vecs[q], true)
 		return b.top(scores, q, k)
 	}
 }
